@@ -1,0 +1,1 @@
+"""The Home Credit tables: one schema declaration, the data twin, ingestion and validation."""

@@ -1,0 +1,81 @@
+"""The ``data`` stage: the real Kaggle files when present, else the data twin; validated; parquet.
+
+Raw files are never modified: the twin is written to its own folder, ``data/raw/twin/``, and only
+regenerated when its settings change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Literal
+
+from credit_scoring import paths
+from credit_scoring.data.ingest import KaggleSource, find_kaggle_source, ingest
+from credit_scoring.data.twin import TwinConfig, generate_twin
+
+log = logging.getLogger(__name__)
+
+Origin = Literal["real", "twin"]
+TWIN_MANIFEST = "twin.json"
+
+
+def ensure_twin(config: TwinConfig, twin_dir: Path, *, progress: bool = True) -> dict[str, Any]:
+    """Return the twin manifest, generating the twin first unless one with ``config`` is there."""
+    manifest_file = twin_dir / TWIN_MANIFEST
+    if manifest_file.exists():
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        if manifest.get("config") == asdict(config):
+            log.info("twin in %s is up to date, not regenerated", twin_dir)
+            return manifest
+    return generate_twin(config, twin_dir, progress=progress)
+
+
+def choose_source(
+    source: str, raw_dir: Path, twin_config: TwinConfig, *, progress: bool = True
+) -> tuple[Origin, KaggleSource]:
+    """Pick the tables to ingest: real files for ``auto`` when present, else the twin."""
+    if source not in ("auto", "twin", "real"):
+        raise ValueError(f"params.yaml data.source: expected auto, twin or real, got {source!r}")
+    real = None if source == "twin" else find_kaggle_source(raw_dir)
+    if real is not None:
+        return "real", real
+    if source == "real":
+        raise FileNotFoundError(
+            f"params.yaml data.source is 'real' but {raw_dir} holds neither the eight Kaggle CSV "
+            "files nor the Kaggle zip"
+        )
+    twin_dir = raw_dir / "twin"
+    ensure_twin(twin_config, twin_dir, progress=progress)
+    twin = find_kaggle_source(twin_dir)
+    if twin is None:  # generate_twin returned without writing the tables: a bug, say so
+        raise RuntimeError(f"the twin generator left no tables in {twin_dir}")
+    return "twin", twin
+
+
+def prepare(
+    params: dict[str, Any],
+    raw_dir: Path = paths.RAW_DIR,
+    interim_dir: Path = paths.INTERIM_DIR,
+    metrics_file: Path = paths.METRICS_DIR / "data.json",
+    *,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run the ``data`` stage with the ``data`` section of ``params.yaml``; return its metrics."""
+    twin_config = TwinConfig(**params["twin"])
+    origin, source = choose_source(params["source"], raw_dir, twin_config, progress=progress)
+    report = ingest(source, interim_dir).to_dict()
+    metrics: dict[str, Any] = {"origin": origin, "tables": report["tables"]}
+    if origin == "twin":
+        manifest = json.loads((raw_dir / "twin" / TWIN_MANIFEST).read_text(encoding="utf-8"))
+        metrics["twin"] = {k: manifest[k] for k in ("config", "default_rate", "oracle_auc")}
+    metrics_file.parent.mkdir(parents=True, exist_ok=True)
+    metrics_file.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    return metrics
+
+
+def data_origin(metrics_file: Path = paths.METRICS_DIR / "data.json") -> dict[str, Any]:
+    """What the pipeline ran on: ``{"origin": "twin" | "real", ...}``, from the data stage's metrics."""
+    return json.loads(metrics_file.read_text(encoding="utf-8"))
