@@ -53,7 +53,7 @@ def data_generate(
     manifest = generate_twin(TwinConfig(clients, seed, drift), out, progress=progress)
     console.print(
         f"twin written to {out}: default rate {manifest['default_rate']:.2%}, "
-        f"oracle AUC {manifest['oracle_auc']:.3f}, {manifest['seconds']:.0f} s"
+        f"oracle AUC {manifest['oracle_auc_train']:.3f}, {manifest['generation_seconds']:.0f} s"
     )
 
 

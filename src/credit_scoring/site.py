@@ -16,26 +16,7 @@ from typing import Any
 import yaml
 
 from credit_scoring import paths
-
-
-def percent(value: float, digits: int = 1) -> str:
-    """French percentage.
-
-    >>> percent(0.0807)
-    '8,1 %'
-    """
-    return f"{value * 100:.{digits}f} %".replace(".", ",")
-
-
-def number(value: float, digits: int = 0) -> str:
-    """French number with thin spaces between thousands.
-
-    >>> number(307511)
-    '307\u202f511'
-    >>> number(0.7512, 3)
-    '0,751'
-    """
-    return f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+from credit_scoring.labels import number, percent
 
 
 def site_variables(metrics_dir: Path = paths.METRICS_DIR) -> dict[str, Any]:
@@ -63,10 +44,52 @@ def site_variables(metrics_dir: Path = paths.METRICS_DIR) -> dict[str, Any]:
     return variables
 
 
+#: Where the site stage writes the reader versions of the executed notebooks (git-ignored).
+READER_DIR = paths.ROOT / "rapports"
+#: The executed notebooks the site shows, by report name (= stage name).
+REPORTS = ("eda",)
+_HIDDEN_TAGS = {"parameters", "injected-parameters"}
+
+
+def reader_notebook(notebook: dict[str, Any]) -> dict[str, Any]:
+    """The executed notebook as a reviewer reads it: code hidden, parameter cells dropped.
+
+    Examples
+    --------
+    >>> nb = {"cells": [
+    ...     {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "seed = 1"},
+    ...     {"cell_type": "code", "metadata": {}, "source": "#| label: fig-a\\nplot()"},
+    ...     {"cell_type": "markdown", "metadata": {}, "source": "## Titre"}]}
+    >>> [c["source"] for c in reader_notebook(nb)["cells"]]
+    ['#| echo: false\\n#| label: fig-a\\nplot()', '## Titre']
+    """
+    cells = []
+    for cell in notebook["cells"]:
+        if _HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        if cell["cell_type"] == "code":
+            source = "".join(cell["source"])
+            cell = cell | {"source": "#| echo: false\n" + source}
+        cells.append(cell)
+    return notebook | {"cells": cells}
+
+
+def publish_reports(reports_dir: Path = paths.REPORTS_DIR, reader_dir: Path = READER_DIR) -> None:
+    """Write the reader version of each executed report next to the site's pages."""
+    reader_dir.mkdir(exist_ok=True)
+    for name in REPORTS:
+        notebook = json.loads((reports_dir / f"{name}.ipynb").read_text(encoding="utf-8"))
+        (reader_dir / f"{name}.ipynb").write_text(
+            json.dumps(reader_notebook(notebook), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+
+
 def render_command(engine: str) -> tuple[str, list[str]]:
     """The engine actually used and its command line: Quarto where installed, else smalldocs."""
     if engine not in ("auto", "quarto", "smalldocs"):
-        raise ValueError(f"params.yaml site.engine: expected auto, quarto or smalldocs, got {engine!r}")
+        raise ValueError(
+            f"params.yaml site.engine: expected auto, quarto or smalldocs, got {engine!r}"
+        )
     quarto = shutil.which("quarto")
     if engine == "quarto" and quarto is None:
         raise FileNotFoundError("params.yaml site.engine is 'quarto' but quarto is not installed")
@@ -77,7 +100,8 @@ def render_command(engine: str) -> tuple[str, list[str]]:
 
 
 def build_site(engine: str = "auto") -> str:
-    """Write ``_variables.yml`` and render the website into ``site/``; return the engine used."""
+    """Write ``_variables.yml`` and the reports, render ``site/``; return the engine used."""
+    publish_reports()
     variables = site_variables()
     (paths.ROOT / "_variables.yml").write_text(
         yaml.safe_dump(variables, allow_unicode=True, sort_keys=True), encoding="utf-8"

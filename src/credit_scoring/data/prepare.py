@@ -14,20 +14,21 @@ from typing import Any, Literal
 
 from credit_scoring import paths
 from credit_scoring.data.ingest import KaggleSource, find_kaggle_source, ingest
-from credit_scoring.data.twin import TwinConfig, generate_twin
+from credit_scoring.data.twin import GENERATOR_VERSION, MANIFEST_FILE, TwinConfig, generate_twin
 
 log = logging.getLogger(__name__)
 
 Origin = Literal["real", "twin"]
-TWIN_MANIFEST = "twin.json"
 
 
 def ensure_twin(config: TwinConfig, twin_dir: Path, *, progress: bool = True) -> dict[str, Any]:
-    """Return the twin manifest, generating the twin first unless one with ``config`` is there."""
-    manifest_file = twin_dir / TWIN_MANIFEST
+    """Return the twin manifest, generating the twin first unless this generator already wrote
+    one with ``config`` there."""
+    manifest_file = twin_dir / MANIFEST_FILE
     if manifest_file.exists():
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-        if manifest.get("config") == asdict(config):
+        same = (manifest.get("config"), manifest.get("generator_version"))
+        if same == (asdict(config), GENERATOR_VERSION):
             log.info("twin in %s is up to date, not regenerated", twin_dir)
             return manifest
     return generate_twin(config, twin_dir, progress=progress)
@@ -69,13 +70,18 @@ def prepare(
     report = ingest(source, interim_dir).to_dict()
     metrics: dict[str, Any] = {"origin": origin, "tables": report["tables"]}
     if origin == "twin":
-        manifest = json.loads((raw_dir / "twin" / TWIN_MANIFEST).read_text(encoding="utf-8"))
-        metrics["twin"] = {k: manifest[k] for k in ("config", "default_rate", "oracle_auc")}
+        manifest = json.loads((raw_dir / "twin" / MANIFEST_FILE).read_text(encoding="utf-8"))
+        metrics["twin"] = {
+            "config": manifest["config"],
+            "generator_version": manifest["generator_version"],
+            "default_rate": manifest["default_rate"],
+            "oracle_auc": manifest["oracle_auc_train"],
+        }
     metrics_file.parent.mkdir(parents=True, exist_ok=True)
     metrics_file.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     return metrics
 
 
 def data_origin(metrics_file: Path = paths.METRICS_DIR / "data.json") -> dict[str, Any]:
-    """What the pipeline ran on: ``{"origin": "twin" | "real", ...}``, from the data stage's metrics."""
+    """What the pipeline ran on (``origin``: ``twin`` or ``real``), from the data metrics."""
     return json.loads(metrics_file.read_text(encoding="utf-8"))

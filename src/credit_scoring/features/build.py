@@ -1,0 +1,265 @@
+"""Batch and serving entry points: one code path from applications and history to features."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from credit_scoring import paths
+from credit_scoring.data.schema import CLIENT_ID, TARGET
+from credit_scoring.features import application, cross, engine
+from credit_scoring.features.catalog import SOURCES, Feature, history_features
+
+#: Above this many applications, the batch reads every history row rather than filter by client:
+#: the same rows per client either way, and a hash filter on 58 M rows costs more than it saves.
+RESTRICT_MAX = 50_000
+
+
+def all_features() -> list[Feature]:
+    """Every feature, in the column order of the feature tables."""
+    return application.application_features() + history_features() + cross.cross_features()
+
+
+def feature_dictionary() -> pd.DataFrame:
+    """One row per feature: name, source, aggregation, French label, unit, actionable, direction.
+
+    ``unit`` is one of ``jours``, ``mois``, ``années``, ``€``, ``ratio``, ``part`` (a share
+    between 0 and 1) or empty (counts, flags, scores). ``actionable`` marks what the client can
+    change in the application (amount, annuity, goods price, down payment, and their ratios).
+    ``direction`` is ``+`` when a higher value usually goes with more risk, ``-`` with less,
+    empty when no reliable hint exists.
+
+    Examples
+    --------
+    >>> d = feature_dictionary()
+    >>> d.set_index("name").loc["ANNUITY_INCOME_RATIO", "label_fr"]
+    'Part du revenu consacrée aux remboursements'
+    >>> bool(d["label_fr"].str.len().gt(0).all()), d["name"].is_unique
+    (True, True)
+    """
+    rows = [
+        {
+            "name": f.name,
+            "source": f.source,
+            "aggregation": f.aggregation,
+            "label_fr": f.label_fr,
+            "unit": f.unit,
+            "actionable": f.actionable,
+            "direction": f.direction,
+        }
+        for f in all_features()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _validated(applications: pd.DataFrame) -> pd.DataFrame:
+    if CLIENT_ID not in applications:
+        raise ValueError(f"applications need a {CLIENT_ID} column")
+    ids = applications[CLIENT_ID]
+    if ids.isna().any():
+        raise ValueError(f"applications have a missing {CLIENT_ID}")
+    if not ids.is_unique:
+        raise ValueError(f"applications repeat {CLIENT_ID}: {sorted(ids[ids.duplicated()])[:5]}")
+    return applications
+
+
+def _assemble(
+    applications: pd.DataFrame,
+    history: pd.DataFrame,
+    levels: dict[str, list[str]],
+) -> pd.DataFrame:
+    """Application, history and cross features side by side (history aligned by position)."""
+    app = application.compute(applications, levels)
+    history = history.set_axis(app.index, axis=0)
+    combined = cross.compute(app, history)
+    return pd.concat([app, history, combined], axis=1)
+
+
+def _history_frame(
+    client_ids: Sequence[int],
+    history_dir: Path,
+    restrict: bool,
+    settings: engine.EngineSettings,
+) -> pd.DataFrame:
+    return engine.history_aggregates(client_ids, history_dir, restrict=restrict, settings=settings)
+
+
+def build_features(
+    applications: pd.DataFrame,
+    history_dir: Path = paths.INTERIM_DIR,
+    client_ids: Sequence[int] | None = None,
+    *,
+    settings: engine.EngineSettings = engine.DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """Features of applications, indexed by SK_ID_CURR, TARGET never included.
+
+    Parameters
+    ----------
+    applications
+        Rows with the application columns (train, test or a posted application); TARGET and any
+        other extra column are ignored, missing columns count as missing values.
+    history_dir
+        Folder of the ingested Parquet tables (``data/interim``): the six history tables, and
+        application_train for the category levels.
+    client_ids
+        Build only these clients, in this order; their filter is pushed into every history scan.
+        Default: every row of ``applications``, in its order.
+    settings
+        DuckDB threads and memory limit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client; numeric features are float64, categorical ones ``category`` with
+        the levels of application_train. A client's row never depends on the other rows.
+
+    Raises
+    ------
+    KeyError
+        When a client of ``client_ids`` has no row in ``applications``.
+    """
+    _validated(applications)
+    if client_ids is not None:
+        ids = [int(i) for i in client_ids]
+        rows = applications.set_axis(applications[CLIENT_ID].astype("int64").to_numpy(), axis=0)
+        absent = [i for i in ids if i not in rows.index]
+        if absent:
+            raise KeyError(f"applications have no row for clients {absent[:5]}")
+        applications = rows.loc[ids].reset_index(drop=True)
+    ids = applications[CLIENT_ID].astype("int64").tolist()
+    # Filtering or not yields the same rows per client; it only changes how much is read.
+    restrict = len(ids) <= RESTRICT_MAX
+    history = _history_frame(ids, Path(history_dir), restrict, settings)
+    levels = application.category_levels(Path(history_dir))
+    return _assemble(applications, history, levels)
+
+
+def features_for_clients(
+    client_ids: Sequence[int],
+    interim_dir: Path = paths.INTERIM_DIR,
+    applications: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Serving: the features of a few clients, equal to their rows of the batch tables.
+
+    Parameters
+    ----------
+    client_ids
+        The clients, in the order of the rows returned.
+    interim_dir
+        Folder of the ingested tables.
+    applications
+        Application rows to use instead of the stored ones (posted to the API, or a what-if with
+        another amount); they must hold a row for each of ``client_ids``.
+
+    Raises
+    ------
+    KeyError
+        When a client has no application (stored or given).
+    """
+    ids = [int(i) for i in client_ids]
+    if applications is None:
+        applications = engine.lookup_applications(ids, Path(interim_dir))
+    return build_features(applications, interim_dir, client_ids=ids)
+
+
+def _atomic_replace(out_dir: Path, write) -> Any:
+    """Run ``write(tmp_dir)`` then swap ``tmp_dir`` in for ``out_dir``; on error, leave no trace."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        result = write(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-old-", dir=out_dir.parent))
+        old.rmdir()
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return result
+
+
+def build_feature_tables(
+    interim_dir: Path = paths.INTERIM_DIR,
+    out_dir: Path = paths.FEATURES_DIR,
+    *,
+    settings: engine.EngineSettings = engine.DEFAULT_SETTINGS,
+) -> dict[str, Any]:
+    """The ``features`` stage: train and production feature tables, and their dictionary.
+
+    Writes ``train.parquet`` (SK_ID_CURR, TARGET, features), ``production.parquet``
+    (SK_ID_CURR, features, for application_test), ``dictionary.csv`` and ``categories.json``
+    (the category levels, from application_train) into ``out_dir``, atomically: a failure leaves
+    ``out_dir`` as it was.
+
+    Returns
+    -------
+    dict
+        ``rows`` per table, ``features`` (count), ``features_per_source``, ``seconds`` per step.
+    """
+    interim_dir, out_dir = Path(interim_dir), Path(out_dir)
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    def write(tmp: Path) -> dict[str, Any]:
+        t = time.perf_counter()
+        train = pd.read_parquet(engine.table_path(interim_dir, "application_train"))
+        test = pd.read_parquet(engine.table_path(interim_dir, "application_test"))
+        seconds["read"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ids = pd.concat([train[CLIENT_ID], test[CLIENT_ID]], ignore_index=True)
+        if not ids.is_unique:
+            raise ValueError("application_train and application_test share SK_ID_CURR values")
+        # One pass over the history for both tables, every row read (no client filter).
+        history = _history_frame(ids.tolist(), interim_dir, False, settings)
+        seconds["history"] = time.perf_counter() - t
+        t = time.perf_counter()
+        levels = application.category_levels(interim_dir)
+        n_train = len(train)
+        tables = {
+            "train": (train, history.iloc[:n_train]),
+            "production": (test, history.iloc[n_train:]),
+        }
+        del history
+        rows = {}
+        for name, (apps, hist) in tables.items():
+            features = _assemble(apps, hist, levels)
+            features.insert(0, CLIENT_ID, features.index.to_numpy())
+            if name == "train":
+                features.insert(1, TARGET, apps[TARGET].to_numpy())
+            features.reset_index(drop=True).to_parquet(tmp / f"{name}.parquet", index=False)
+            rows[name] = len(features)
+            del features
+        tables.clear()
+        seconds["assemble_and_write"] = time.perf_counter() - t
+        dictionary = feature_dictionary()
+        dictionary.to_csv(tmp / "dictionary.csv", index=False)
+        (tmp / "categories.json").write_text(
+            json.dumps(levels, indent=1, ensure_ascii=False), encoding="utf-8"
+        )
+        counts = dictionary["source"].value_counts()
+        return {
+            "rows": rows,
+            "features": len(dictionary),
+            "features_per_source": {s: int(counts.get(s, 0)) for s in SOURCES},
+        }
+
+    metrics = _atomic_replace(out_dir, write)
+    seconds["total"] = time.perf_counter() - started
+    metrics["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    return metrics
+
+
+def read_feature_table(path: Path) -> pd.DataFrame:
+    """A feature table as written, SK_ID_CURR as index (categories restored as written)."""
+    return pd.read_parquet(path).set_index(CLIENT_ID)

@@ -1,0 +1,11 @@
+-- Exact types for every summed or averaged quantity. DuckDB sums BIGINT and DECIMAL in 128-bit
+-- integers, so a sum or a mean does not depend on the order rows arrive in, nor on how threads
+-- split them: the batch and a single served client get bit-identical features.
+CREATE OR REPLACE TEMP MACRO whole(x) AS CAST(x AS BIGINT);
+CREATE OR REPLACE TEMP MACRO amount(x) AS CAST(x AS DECIMAL(18, 3));
+-- Ratios keep six decimals; the clamp keeps a near-zero denominator from overflowing DECIMAL.
+CREATE OR REPLACE TEMP MACRO ratio(a, b) AS
+    CAST(least(greatest(a / nullif(b, 0), -1e9), 1e9) AS DECIMAL(18, 6));
+CREATE OR REPLACE TEMP MACRO flag(condition) AS CAST(condition AS INTEGER);
+-- Home Credit writes 365243 (about 1,000 years) for "no date".
+CREATE OR REPLACE TEMP MACRO no_sentinel(x) AS whole(nullif(x, {days_sentinel}));

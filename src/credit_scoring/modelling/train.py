@@ -1,0 +1,643 @@
+"""The ``train`` stage: compare, tune, calibrate, choose the threshold, register the champion.
+
+1. Hold out a stratified test split, used for no choice at all (only the final report).
+2. Cross-validate every model x imbalance strategy (on a stratified subsample of the training
+   part when ``compare_rows`` is set): the results table.
+3. Tune the best pair's hyperparameters with Optuna (each trial an MLflow child run).
+4. Fit the champion with cross-validated calibration on the whole training part; choose the
+   cost-minimising threshold on its calibrated out-of-fold probabilities.
+5. Score the test split once: AUC, cost per client, bootstrap intervals, and, on the data
+   twin, the oracle (the true probabilities) on the same clients.
+6. Log everything to MLflow, register the champion with alias ``champion``, and write
+   ``data/models/`` (tables and predictions for the report) and ``data/metrics/train.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, cast
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from credit_scoring import paths
+from credit_scoring.modelling import plots, registry
+from credit_scoring.modelling.calibration import (
+    Method,
+    calibration_summary,
+    fit_calibrated,
+    reliability_table,
+)
+from credit_scoring.modelling.cost import (
+    best_threshold,
+    cost_curve,
+    cost_per_client,
+    summarise_cost,
+    theoretical_threshold,
+)
+from credit_scoring.modelling.evaluate import (
+    bootstrap_ci,
+    compare_candidates,
+    probability_metrics,
+    roc_auc,
+    select_best,
+    stratified_subsample,
+)
+from credit_scoring.modelling.tuning import Objective, TuningResult, tune
+from credit_scoring.modelling.zoo import (
+    MODELS,
+    STRATEGIES,
+    Model,
+    Strategy,
+    build_pipeline,
+    candidates,
+)
+from credit_scoring.scoring import check_band, risk_score
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID = "SK_ID_CURR"
+TARGET = "TARGET"
+TRUTH_COLUMN = "probability_default"
+
+# Files of data/models/ (the report reads them back with load_report).
+RESULTS_FILE = "results.csv"
+CHAMPION_FILE = "champion.json"
+OOF_FILE = "oof_predictions.parquet"
+TEST_FILE = "test_predictions.parquet"
+COST_CURVE_FILE = "cost_curve.csv"
+TRIALS_FILE = "tuning_trials.csv"
+PLOTS_DIR = "plots"
+METRICS_FILE = "train.json"
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """The ``train`` section of ``params.yaml`` (defaults: the full-scale settings).
+
+    Attributes
+    ----------
+    seed
+        Seed of every split, sampler and model.
+    test_size
+        Share of clients held out for the final test (stratified).
+    cost_fn, cost_fp
+        Business cost of a missed default and of a refused good client.
+    review_band
+        Risk-score band (bounds included) of the ``review`` decision.
+    models, strategies
+        What the comparison crosses (the constant baseline only without strategy).
+    compare_rows, compare_folds
+        Stratified subsample of the training part for the comparison (0 = all rows), folds.
+    select_by
+        ``cost`` or ``roc_auc``: the criterion that picks the family to tune.
+    tune_trials, tune_timeout, tune_rows, tune_folds, tune_objective
+        Optuna budget (trials, seconds), its data (0 = all training rows) and folds, and its
+        objective (``roc_auc`` or ``cost``).
+    calibration, calibration_folds
+        ``isotonic`` or ``sigmoid``, and the folds of the calibrated champion (also the
+        folds of its out-of-fold predictions).
+    bootstrap
+        Resamples of the test split for the 95 % intervals.
+    n_jobs
+        Threads per model.
+    model_name, experiment
+        Registered model name and MLflow experiment.
+    """
+
+    seed: int = 42
+    test_size: float = 0.2
+    cost_fn: float = 10.0
+    cost_fp: float = 1.0
+    review_band: tuple[float, float] = (45.0, 55.0)
+    models: tuple[str, ...] = MODELS
+    strategies: tuple[str, ...] = STRATEGIES
+    compare_rows: int = 30_000
+    compare_folds: int = 3
+    select_by: str = "cost"
+    tune_trials: int = 25
+    tune_timeout: float = 600.0
+    tune_rows: int = 60_000
+    tune_folds: int = 3
+    tune_objective: str = "roc_auc"
+    calibration: str = "isotonic"
+    calibration_folds: int = 5
+    bootstrap: int = 1000
+    n_jobs: int = 2
+    model_name: str = "credit-scoring"
+    experiment: str = "credit-scoring"
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> TrainParams:
+        """Build from the ``train`` section; unknown keys are an error (typos would be
+        silently ignored otherwise).
+
+        Examples
+        --------
+        >>> TrainParams.from_dict({"tune_trials": 3, "review_band": [40, 60]}).review_band
+        (40.0, 60.0)
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"params.yaml train: unknown key(s) {unknown}; known: {sorted(known)}")
+        values = dict(params)
+        if "review_band" in values:
+            values["review_band"] = check_band(values["review_band"])
+        for key in ("models", "strategies"):
+            if key in values:
+                values[key] = tuple(values[key])
+        if values.get("select_by", "cost") not in ("cost", "roc_auc"):
+            raise ValueError("params.yaml train.select_by must be 'cost' or 'roc_auc'")
+        if values.get("tune_objective", "roc_auc") not in ("cost", "roc_auc"):
+            raise ValueError("params.yaml train.tune_objective must be 'cost' or 'roc_auc'")
+        if values.get("calibration", "isotonic") not in ("isotonic", "sigmoid"):
+            raise ValueError("params.yaml train.calibration must be 'isotonic' or 'sigmoid'")
+        return cls(**values)
+
+
+def load_training_table(features_dir: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Features, target and client ids from ``train.parquet``.
+
+    Every column but ``SK_ID_CURR`` and ``TARGET`` is a feature; ``object`` columns become
+    ``category`` (the pipelines treat categories natively or encode them).
+    """
+    frame = pd.read_parquet(Path(features_dir) / "train.parquet")
+    if frame.index.name == CLIENT_ID:
+        frame = frame.reset_index()
+    for column in (CLIENT_ID, TARGET):
+        if column not in frame:
+            raise KeyError(f"{features_dir}/train.parquet has no {column} column")
+    y = frame[TARGET].to_numpy().astype(np.int64)
+    ids = frame[CLIENT_ID].to_numpy().astype(np.int64)
+    X = frame.drop(columns=[CLIENT_ID, TARGET])
+    for column in X.select_dtypes(include=["object", "string"]).columns:
+        X[column] = X[column].astype("category")
+    return X, y, ids
+
+
+def find_truth(metrics_dir: Path, raw_dir: Path = paths.RAW_DIR) -> Path | None:
+    """The twin's true probabilities, when the data stage says it ran on the twin."""
+    from credit_scoring.data.twin import TRUTH_FILE
+
+    data_metrics = Path(metrics_dir) / "data.json"
+    if not data_metrics.exists():
+        return None
+    if json.loads(data_metrics.read_text(encoding="utf-8")).get("origin") != "twin":
+        return None
+    truth = Path(raw_dir) / "twin" / TRUTH_FILE
+    return truth if truth.exists() else None
+
+
+def oracle_metrics(
+    truth_file: Path, ids: np.ndarray, y: np.ndarray, *, cost_fn: float, cost_fp: float
+) -> tuple[dict[str, float], np.ndarray] | None:
+    """AUC and cost per client of the true probabilities on the clients ``ids``, at the
+    theoretical threshold; ``None`` when the truth does not cover them."""
+    truth = pd.read_parquet(truth_file, columns=[CLIENT_ID, TRUTH_COLUMN]).set_index(CLIENT_ID)
+    p_true = truth[TRUTH_COLUMN].reindex(ids).to_numpy()
+    if np.isnan(p_true).any():
+        log.warning("the twin truth does not cover the test clients: no oracle comparison")
+        return None
+    t = theoretical_threshold(cost_fn, cost_fp)
+    return {
+        "oracle_auc": roc_auc(y, p_true),
+        "oracle_cost_per_client": cost_per_client(y, p_true >= t, cost_fn=cost_fn, cost_fp=cost_fp),
+        "oracle_threshold": t,
+        "oracle_brier": probability_metrics(y, p_true)["brier"],
+    }, p_true
+
+
+@dataclass
+class _Timer:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def step(self, name: str, start: float) -> None:
+        self.seconds[name] = round(time.perf_counter() - start, 2)
+
+
+def _save_figure(fig: Any, path: Path) -> None:
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _compare(
+    p: TrainParams, X: pd.DataFrame, y: np.ndarray
+) -> tuple[pd.DataFrame, Model, Strategy, int]:
+    """Step 2: every model x strategy on the same folds; the best pair (never the baseline)."""
+    X_cmp, y_cmp = stratified_subsample(X, y, p.compare_rows, p.seed)
+
+    def log_candidate(model: str, strategy: str, row: dict[str, float], _: Any) -> None:
+        registry.log_run(
+            f"compare {model} + {strategy}",
+            params={"model": model, "strategy": strategy, "rows": len(y_cmp)},
+            metrics=row,
+            tags={"step": "comparison"},
+        )
+
+    results, _ = compare_candidates(
+        X_cmp,
+        y_cmp,
+        candidates(p.models, p.strategies),
+        folds=p.compare_folds,
+        seed=p.seed,
+        cost_fn=p.cost_fn,
+        cost_fp=p.cost_fp,
+        n_jobs=p.n_jobs,
+        on_result=log_candidate,
+    )
+    contenders = results[results["model"] != "dummy"]
+    if contenders.empty:
+        raise ValueError("params.yaml train.models: the comparison needs a model besides dummy")
+    model, strategy = select_best(contenders, p.select_by)
+    return results, model, strategy, len(y_cmp)
+
+
+def _tune(
+    p: TrainParams, model: Model, strategy: Strategy, X: pd.DataFrame, y: np.ndarray
+) -> tuple[TuningResult, int]:
+    """Step 3: Optuna on the best pair, in a ``tuning`` run with one child run per trial."""
+    mlflow = registry._mlflow()
+    X_tune, y_tune = stratified_subsample(X, y, p.tune_rows, p.seed)
+    with mlflow.start_run(run_name=f"tuning {model} + {strategy}", nested=True):
+        mlflow.log_params(
+            {"model": model, "strategy": strategy, "rows": len(y_tune), "folds": p.tune_folds}
+        )
+
+        def log_trial(trial: Any) -> None:
+            registry.log_run(
+                f"trial {trial.number}",
+                params=trial.params,
+                metrics={"objective": trial.value, **trial.user_attrs},
+                tags={"step": "tuning", "state": trial.state.name.lower()},
+            )
+
+        tuned = tune(
+            model,
+            strategy,
+            X_tune,
+            y_tune,
+            n_trials=p.tune_trials,
+            timeout=p.tune_timeout,
+            folds=p.tune_folds,
+            seed=p.seed,
+            n_jobs=p.n_jobs,
+            objective=cast(Objective, p.tune_objective),
+            cost_fn=p.cost_fn,
+            cost_fp=p.cost_fp,
+            on_trial=log_trial,
+        )
+        mlflow.log_metrics(registry.clean_metrics({"best_objective": tuned.value}))
+    return tuned, len(y_tune)
+
+
+def _cost_curves(
+    p: TrainParams, y_oof: np.ndarray, p_oof: np.ndarray, y_test: np.ndarray, p_test: np.ndarray
+) -> pd.DataFrame:
+    """Cost per client on a grid of thresholds, out of fold and on the test split."""
+    grid = np.round(np.linspace(0.0, 1.0, 401), 4)
+    kw = {"cost_fn": p.cost_fn, "cost_fp": p.cost_fp}
+    series = {"hors échantillon (entraînement)": (y_oof, p_oof), "jeu de test": (y_test, p_test)}
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "series": name,
+                    "threshold": grid,
+                    "cost_per_client": cost_curve(yy, pp, grid, **kw),
+                }
+            )
+            for name, (yy, pp) in series.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def _test_metrics(
+    p: TrainParams, y_test: np.ndarray, p_test: np.ndarray, p_raw: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    """Step 5: the held-out test split, scored once, with bootstrap intervals."""
+    kw = {"cost_fn": p.cost_fn, "cost_fp": p.cost_fp}
+    cost = summarise_cost(y_test, p_test, threshold, **kw)
+    prob = probability_metrics(y_test, p_test)
+
+    def cost_at_threshold(yy: np.ndarray, pp: np.ndarray) -> float:
+        return cost_per_client(yy, pp >= threshold, **kw)
+
+    auc_ci = bootstrap_ci(y_test, p_test, roc_auc, n_boot=p.bootstrap, seed=p.seed)
+    cost_ci = bootstrap_ci(y_test, p_test, cost_at_threshold, n_boot=p.bootstrap, seed=p.seed)
+    return {
+        "test_auc": prob["roc_auc"],
+        "test_auc_ci": list(auc_ci),
+        "test_pr_auc": prob["pr_auc"],
+        "test_brier": prob["brier"],
+        "test_brier_raw": calibration_summary(y_test, p_raw, p_test)["brier_raw"],
+        "test_cost_per_client": cost.cost_per_client,
+        "test_cost_ci": list(cost_ci),
+        "test_cost_at_half": cost.cost_at_half,
+        "test_cost_accept_all": cost.cost_accept_all,
+        "test_recall": cost.recall,
+        "test_precision": cost.precision,
+        "test_refusal_rate": cost.refusal_rate,
+        "saving_vs_accept_all": 1.0 - cost.cost_per_client / cost.cost_accept_all,
+        "saving_vs_half": 1.0 - cost.cost_per_client / cost.cost_at_half,
+    }
+
+
+def train_pipeline(
+    params: dict[str, Any],
+    features_dir: Path = paths.FEATURES_DIR,
+    models_dir: Path = paths.MODELS_DIR,
+    metrics_dir: Path = paths.METRICS_DIR,
+    mlflow_dir: Path = paths.MLFLOW_DIR,
+    *,
+    truth_file: Path | str | None = "auto",
+) -> dict[str, Any]:
+    """Run the ``train`` stage; return the metrics written to ``metrics_dir/train.json``.
+
+    Parameters
+    ----------
+    params
+        The ``train`` section of ``params.yaml`` (see :class:`TrainParams`).
+    features_dir
+        Holds ``train.parquet`` (``SK_ID_CURR``, ``TARGET``, features).
+    models_dir
+        Receives the results table, the champion's description, predictions, cost curve,
+        tuning trials and figures.
+    metrics_dir
+        Receives ``train.json``; its ``data.json`` says whether the data is the twin.
+    mlflow_dir
+        The MLflow store (SQLite + artifacts).
+    truth_file
+        The twin's true probabilities for the oracle comparison: ``"auto"`` finds them when
+        the data stage ran on the twin; ``None`` skips the comparison. Read only after every
+        choice is made, and only for the test split.
+    """
+    p = TrainParams.from_dict(params)
+    started = time.perf_counter()
+    timer = _Timer()
+    models_dir, metrics_dir = Path(models_dir), Path(metrics_dir)
+    plot_dir = models_dir / PLOTS_DIR
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+
+    # 1. The held-out test split.
+    X, y, ids = load_training_table(features_dir)
+    train_idx, test_idx = (
+        np.sort(part)
+        for part in train_test_split(
+            np.arange(len(y)), test_size=p.test_size, stratify=y, random_state=p.seed
+        )
+    )
+    X_train, y_train = X.iloc[train_idx], y[train_idx]
+    X_test, y_test = X.iloc[test_idx], y[test_idx]
+    log.info("%d training and %d test clients, %d features", len(y_train), len(y_test), X.shape[1])
+
+    mlflow = registry._mlflow()
+    registry.configure(mlflow_dir)
+    experiment = registry.experiment_id(p.experiment, mlflow_dir)
+    with mlflow.start_run(experiment_id=experiment, run_name="train") as parent:
+        mlflow.log_params(registry.flat_params(asdict(p)))
+        mlflow.log_params({"n_features": X.shape[1], "n_train": len(y_train)})
+
+        t0 = time.perf_counter()
+        results, model, strategy, compare_rows = _compare(p, X_train, y_train)
+        results.to_csv(models_dir / RESULTS_FILE, index=False)
+        timer.step("comparison", t0)
+        log.info("best pair: %s + %s", model, strategy)
+
+        t0 = time.perf_counter()
+        tuned, tune_rows = _tune(p, model, strategy, X_train, y_train)
+        tuned.trials.to_csv(models_dir / TRIALS_FILE, index=False)
+        timer.step("tuning", t0)
+
+        # 4. The champion, calibrated by cross-validation on the whole training part; the
+        # threshold on its calibrated out-of-fold probabilities.
+        t0 = time.perf_counter()
+        pipeline = build_pipeline(
+            model, strategy, y_train, tuned.params, seed=p.seed, n_jobs=p.n_jobs
+        )
+        method = cast(Method, p.calibration)
+        fit = fit_calibrated(
+            pipeline, X_train, y_train, method=method, folds=p.calibration_folds, seed=p.seed
+        )
+        timer.step("champion_fit", t0)
+        threshold = best_threshold(
+            y_train, fit.oof_calibrated, cost_fn=p.cost_fn, cost_fp=p.cost_fp
+        )
+        if threshold >= 1.0:
+            log.warning("granting every credit is the cheapest policy on the OOF predictions")
+        fold_auc = [
+            roc_auc(y_train[fit.fold == k], fit.oof_calibrated[fit.fold == k])
+            for k in range(p.calibration_folds)
+        ]
+
+        # 5. The test split, once.
+        t0 = time.perf_counter()
+        p_test = fit.predict(X_test)
+        predict_seconds = time.perf_counter() - t0
+        p_test_raw = fit.predict_raw(X_test)
+        test = _test_metrics(p, y_test, p_test, p_test_raw, threshold)
+        curve = _cost_curves(p, y_train, fit.oof_calibrated, y_test, p_test)
+        curve.to_csv(models_dir / COST_CURVE_FILE, index=False)
+        timer.step("test_evaluation", t0)
+
+        # 6. The oracle: read only now, on the test clients, for the report.
+        truth_path = find_truth(metrics_dir) if truth_file == "auto" else truth_file
+        oracle = None
+        if truth_path:
+            oracle = oracle_metrics(
+                Path(truth_path), ids[test_idx], y_test, cost_fn=p.cost_fn, cost_fp=p.cost_fp
+            )
+
+        pd.DataFrame(
+            {
+                CLIENT_ID: ids[train_idx],
+                TARGET: y_train,
+                "fold": fit.fold,
+                "p_raw": fit.oof_raw,
+                "p_calibrated": fit.oof_calibrated,
+            }
+        ).to_parquet(models_dir / OOF_FILE, index=False)
+        test_frame = pd.DataFrame(
+            {
+                CLIENT_ID: ids[test_idx],
+                TARGET: y_test,
+                "p_raw": p_test_raw,
+                "p_calibrated": p_test,
+                "risk_score": risk_score(p_test, max(threshold, 1e-9)),
+            }
+        )
+        if oracle is not None:
+            test_frame["p_true"] = oracle[1]
+        test_frame.to_parquet(models_dir / TEST_FILE, index=False)
+
+        calib_oof = calibration_summary(y_train, fit.oof_raw, fit.oof_calibrated)
+        metrics: dict[str, Any] = {
+            "champion": {"model": model, "strategy": strategy, "calibration": p.calibration},
+            "rows": {
+                "train": len(y_train),
+                "test": len(y_test),
+                "comparison": compare_rows,
+                "tuning": tune_rows,
+                "features": X.shape[1],
+            },
+            "default_rate": {"train": float(y_train.mean()), "test": float(y_test.mean())},
+            "cv_auc": float(np.mean(fold_auc)),
+            "cv_auc_std": float(np.std(fold_auc, ddof=1)) if len(fold_auc) > 1 else 0.0,
+            "comparison_best": {
+                k: float(v) for k, v in results.iloc[0].items() if str(k).endswith("_mean")
+            },
+            "tuning": {
+                "trials": len(tuned.trials),
+                "objective": p.tune_objective,
+                "best_objective": tuned.value,
+                "params": tuned.params,
+            },
+            "threshold": threshold,
+            "theoretical_threshold": theoretical_threshold(p.cost_fn, p.cost_fp),
+            "review_band": list(p.review_band),
+            "oof_brier_raw": calib_oof["brier_raw"],
+            "oof_brier": calib_oof["brier_calibrated"],
+            **test,
+        }
+        if oracle is not None:
+            o = oracle[0]
+            metrics["oracle"] = {
+                "auc": o["oracle_auc"],
+                "cost_per_client": o["oracle_cost_per_client"],
+                "threshold": o["oracle_threshold"],
+                "brier": o["oracle_brier"],
+                "auc_gap": o["oracle_auc"] - test["test_auc"],
+                "cost_ratio": test["test_cost_per_client"] / o["oracle_cost_per_client"],
+            }
+
+        # Figures for MLflow (the notebook redraws them from the saved tables).
+        _save_figure(plots.plot_comparison(results), plot_dir / "comparison.png")
+        _save_figure(
+            plots.plot_cost_curve(curve, threshold, theoretical=metrics["theoretical_threshold"]),
+            plot_dir / "cost_curve.png",
+        )
+        reliability = reliability_table(
+            y_test, {"avant calibration": p_test_raw, "après calibration": p_test}
+        )
+        _save_figure(plots.plot_reliability(reliability), plot_dir / "reliability.png")
+        roc_series = {"modèle retenu": p_test}
+        if oracle is not None:
+            roc_series["oracle (vraies probabilités)"] = oracle[1]
+        _save_figure(plots.plot_roc(y_test, roc_series), plot_dir / "roc.png")
+        if len(tuned.trials):
+            _save_figure(plots.plot_tuning(tuned.trials), plot_dir / "tuning.png")
+
+        # The model with its contract, registered as the champion.
+        t0 = time.perf_counter()
+        features = [str(c) for c in X.columns]
+        contract = {
+            "threshold": threshold,
+            "review_band": list(p.review_band),
+            "features": features,
+            "cost_fn": p.cost_fn,
+            "cost_fp": p.cost_fp,
+            "model": model,
+            "strategy": strategy,
+            "calibration": p.calibration,
+        }
+        info = registry.log_model(fit.model, X_train.head(5), contract)
+        version = registry.register(
+            info.model_uri,
+            p.model_name,
+            tags={
+                "threshold": threshold,
+                "review_band": list(p.review_band),
+                "features": features,
+                "model": model,
+                "strategy": strategy,
+                "test_auc": round(test["test_auc"], 4),
+            },
+        )
+        timer.step("registry", t0)
+        metrics["model_name"] = p.model_name
+        metrics["model_version"] = version
+        metrics["run_id"] = parent.info.run_id
+        timer.seconds["predict_per_1000_clients"] = round(
+            1000 * predict_seconds / max(len(y_test), 1), 4
+        )
+        timer.step("total", started)
+        metrics["seconds"] = timer.seconds
+
+        mlflow.log_metrics(registry.clean_metrics(_flat_numbers(metrics)))
+        mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
+        mlflow.log_artifact(str(models_dir / RESULTS_FILE))
+        mlflow.log_artifact(str(models_dir / COST_CURVE_FILE))
+        mlflow.log_dict(contract, "scoring_contract.json")
+        mlflow.set_tags({"champion": f"{model} + {strategy}", "model_version": version})
+
+    champion = {**contract, "model_version": version, "run_id": metrics["run_id"]}
+    champion["params"] = tuned.params
+    for path, content in (
+        (models_dir / CHAMPION_FILE, champion),
+        (metrics_dir / METRICS_FILE, metrics),
+    ):
+        path.write_text(json.dumps(content, indent=2, default=_json_default), encoding="utf-8")
+    return metrics
+
+
+def _flat_numbers(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat_numbers(value, f"{name}."))
+        elif isinstance(value, list) and len(value) == 2 and key.endswith("_ci"):
+            out[f"{name}_low"], out[f"{name}_high"] = value
+        else:
+            out[name] = value
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+@dataclass
+class TrainReport:
+    """Everything the ``train`` notebook shows, read back from the stage's outputs."""
+
+    metrics: dict[str, Any]
+    champion: dict[str, Any]
+    results: pd.DataFrame
+    oof: pd.DataFrame
+    test: pd.DataFrame
+    cost_curve: pd.DataFrame
+    trials: pd.DataFrame
+
+
+def load_report(
+    models_dir: Path = paths.MODELS_DIR, metrics_dir: Path = paths.METRICS_DIR
+) -> TrainReport:
+    """Read the outputs of :func:`train_pipeline` for the report."""
+    models_dir, metrics_dir = Path(models_dir), Path(metrics_dir)
+    trials_path = models_dir / TRIALS_FILE
+    try:
+        trials = pd.read_csv(trials_path)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        trials = pd.DataFrame()
+    return TrainReport(
+        metrics=json.loads((metrics_dir / METRICS_FILE).read_text(encoding="utf-8")),
+        champion=json.loads((models_dir / CHAMPION_FILE).read_text(encoding="utf-8")),
+        results=pd.read_csv(models_dir / RESULTS_FILE),
+        oof=pd.read_parquet(models_dir / OOF_FILE),
+        test=pd.read_parquet(models_dir / TEST_FILE),
+        cost_curve=pd.read_csv(models_dir / COST_CURVE_FILE),
+        trials=trials,
+    )

@@ -1,0 +1,363 @@
+"""The decision contract, implemented once: probability -> risk score -> decision.
+
+Every consumer (API, dashboard, site, batch scoring) goes through this module:
+
+- ``probability_default``: the calibrated probability of default from the champion model;
+- ``threshold``: the probability at which refusing becomes cheaper than granting, chosen on
+  out-of-fold predictions to minimise ``cost_fn * FN + cost_fp * FP``;
+- ``risk_score`` (0-100): :func:`risk_score`, a monotone map with the threshold at exactly 50;
+- ``decision``: :func:`decision`, ``grant`` below the review band, ``review`` inside it
+  (bounds included: the advisor decides), ``refuse`` above;
+- ``reasons``: filled by ``credit_scoring.explain`` (empty here);
+- ``model_version``: the registry version that answered.
+
+Examples
+--------
+>>> s = risk_score(0.12, threshold=0.1)
+>>> round(s, 2), decision(s)
+(51.11, 'review')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+Decision = Literal["grant", "review", "refuse"]
+DECISIONS: tuple[Decision, ...] = ("grant", "review", "refuse")
+DECISION_LABELS_FR: dict[str, str] = {
+    "grant": "Accordé",
+    "review": "À étudier par le conseiller",
+    "refuse": "Refusé",
+}
+DEFAULT_MODEL_NAME = "credit-scoring"
+DEFAULT_ALIAS = "champion"
+DEFAULT_REVIEW_BAND: tuple[float, float] = (45.0, 55.0)
+CLIENT_ID = "SK_ID_CURR"
+
+
+@overload
+def risk_score(probability: float, threshold: float) -> float: ...
+@overload
+def risk_score(probability: npt.ArrayLike, threshold: float) -> npt.NDArray[np.float64]: ...
+def risk_score(probability: Any, threshold: float) -> Any:
+    """Map a probability of default to a 0-100 risk score, the threshold landing on 50.
+
+    The map is piecewise linear in the probability: ``[0, threshold]`` is stretched onto
+    ``[0, 50]`` and ``[threshold, 1]`` onto ``[50, 100]``::
+
+        score = 50 * p / t                       if p <= t
+        score = 50 + 50 * (p - t) / (1 - t)      if p > t
+
+    It is continuous and strictly increasing, so ranking by score is ranking by
+    probability, and "score above 50" is exactly "refused by the cost-optimal threshold".
+    Below the threshold, one score point is ``t / 50`` of probability; above it,
+    ``(1 - t) / 50``: with a threshold near 0.09, the scale is finer where most clients are.
+
+    Parameters
+    ----------
+    probability
+        One probability or an array of them; values outside [0, 1] are clipped.
+    threshold
+        The decision threshold, in (0, 1]. At 1 (refuse nobody), the score is ``50 * p``.
+
+    Returns
+    -------
+    float or ndarray
+        The score(s), in [0, 100].
+
+    Examples
+    --------
+    >>> risk_score(0.0, 0.2), risk_score(0.2, 0.2), risk_score(1.0, 0.2)
+    (0.0, 50.0, 100.0)
+    >>> risk_score(0.1, 0.2), risk_score(0.6, 0.2)
+    (25.0, 75.0)
+    >>> risk_score([0.05, 0.5], 0.1).round(2).tolist()
+    [25.0, 77.78]
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    p = np.clip(np.asarray(probability, dtype=float), 0.0, 1.0)
+    below = 50.0 * p / threshold
+    # At threshold 1 nothing lies above it; the max() only avoids a division by zero.
+    above = 50.0 + 50.0 * (p - threshold) / max(1.0 - threshold, 1e-12)
+    score = np.clip(np.where(p <= threshold, below, above), 0.0, 100.0)
+    return float(score) if score.ndim == 0 else score
+
+
+def probability_from_score(score: float, threshold: float) -> float:
+    """The inverse of :func:`risk_score`: the probability that maps to ``score``.
+
+    Useful to show which probabilities the review band covers.
+
+    Examples
+    --------
+    >>> probability_from_score(50, 0.2), probability_from_score(75, 0.2)
+    (0.2, 0.6)
+    """
+    if not 0.0 <= score <= 100.0:
+        raise ValueError(f"score must be in [0, 100], got {score}")
+    if score <= 50.0:
+        return float(score * threshold / 50.0)
+    return float(threshold + (score - 50.0) * (1.0 - threshold) / 50.0)
+
+
+def check_band(band: Sequence[float]) -> tuple[float, float]:
+    """Validate a review band ``(low, high)`` on the 0-100 score scale.
+
+    Examples
+    --------
+    >>> check_band([45, 55])
+    (45.0, 55.0)
+    """
+    if len(band) != 2:
+        raise ValueError(f"the review band is (low, high), got {band!r}")
+    low, high = float(band[0]), float(band[1])
+    if not 0.0 <= low <= high <= 100.0:
+        raise ValueError(f"the review band needs 0 <= low <= high <= 100, got {band!r}")
+    return low, high
+
+
+def decision(score: float, band: Sequence[float] = DEFAULT_REVIEW_BAND) -> Decision:
+    """The decision for a risk score: ``grant`` below the band, ``review`` inside it (bounds
+    included), ``refuse`` above.
+
+    Examples
+    --------
+    >>> [decision(s) for s in (44.99, 45, 50, 55, 55.01)]
+    ['grant', 'review', 'review', 'review', 'refuse']
+    >>> decision(50, band=(50, 50)), decision(49.9, band=(50, 50))
+    ('review', 'grant')
+    """
+    low, high = check_band(band)
+    if score < low:
+        return "grant"
+    if score > high:
+        return "refuse"
+    return "review"
+
+
+@dataclass
+class ScoreResult:
+    """One client's answer, in the decision contract's words.
+
+    Attributes
+    ----------
+    client_id
+        ``SK_ID_CURR``, or ``None`` for an anonymous application.
+    probability_default
+        Calibrated probability of default.
+    risk_score
+        0-100, the threshold at 50 (:func:`risk_score`).
+    decision
+        ``grant``, ``review`` or ``refuse`` (:func:`decision`).
+    threshold
+        The model's cost-optimal probability threshold.
+    review_band
+        The score interval, bounds included, where the advisor decides.
+    model_version
+        The registry model and version that answered, e.g. ``credit-scoring/3``.
+    reasons
+        The features that pushed the score most, in French, with direction; filled by
+        ``credit_scoring.explain``.
+
+    Examples
+    --------
+    >>> r = ScoreResult(7, 0.05, 25.0, "grant", 0.1, (45.0, 55.0), "credit-scoring/1")
+    >>> r.to_dict()["review_band"], r.to_dict()["reasons"]
+    ([45.0, 55.0], [])
+    """
+
+    client_id: int | None
+    probability_default: float
+    risk_score: float
+    decision: Decision
+    threshold: float
+    review_band: tuple[float, float]
+    model_version: str
+    reasons: list[Any] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the band as a list)."""
+        out = asdict(self)
+        out["review_band"] = list(self.review_band)
+        return out
+
+
+def _client_ids(features: pd.DataFrame) -> list[int | None]:
+    """Client ids from the SK_ID_CURR column, else an index named SK_ID_CURR, else none."""
+    if CLIENT_ID in features.columns:
+        return [int(i) for i in features[CLIENT_ID]]
+    if features.index.name == CLIENT_ID:
+        return [int(i) for i in features.index]
+    return [None] * len(features)
+
+
+class Scorer:
+    """The champion model with its decision settings: features in, :class:`ScoreResult` out.
+
+    Parameters
+    ----------
+    model
+        Anything with ``predict_proba`` on a features frame (the registered
+        ``CalibratedClassifierCV``).
+    threshold
+        Probability threshold (from the registry, chosen at training).
+    review_band
+        Score band of the ``review`` decision.
+    features
+        The model's feature columns, in order; other columns of an input are ignored.
+    model_version
+        Shown in every result.
+
+    Examples
+    --------
+    >>> class Constant:
+    ...     def predict_proba(self, X):
+    ...         return np.column_stack([1 - X["p"], X["p"]])
+    >>> scorer = Scorer(Constant(), threshold=0.1, review_band=(45, 55), features=["p"])
+    >>> frame = pd.DataFrame({"SK_ID_CURR": [1, 2], "p": [0.02, 0.5]})
+    >>> [(r.client_id, r.risk_score, r.decision) for r in scorer.score_features(frame)]
+    [(1, 10.0, 'grant'), (2, 72.22222222222223, 'refuse')]
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        threshold: float,
+        review_band: Sequence[float] = DEFAULT_REVIEW_BAND,
+        features: Sequence[str],
+        model_version: str = "unregistered",
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        self.model = model
+        self.threshold = float(threshold)
+        self.review_band = check_band(review_band)
+        self.features = [str(f) for f in features]
+        self.model_version = model_version
+        self.metadata = dict(metadata or {})
+
+    @classmethod
+    def from_registry(
+        cls,
+        name: str = DEFAULT_MODEL_NAME,
+        alias: str = DEFAULT_ALIAS,
+        tracking_uri: str | None = None,
+    ) -> Scorer:
+        """Load ``models:/<name>@<alias>`` and the threshold, band and features stored with it.
+
+        Parameters
+        ----------
+        name, alias
+            The registered model and its alias.
+        tracking_uri
+            MLflow store; default: the project's SQLite store under ``data/mlflow/``.
+        """
+        from credit_scoring.modelling.registry import load_registered
+
+        loaded = load_registered(name, alias, tracking_uri=tracking_uri)
+        contract = loaded.contract
+        return cls(
+            loaded.model,
+            threshold=contract["threshold"],
+            review_band=contract["review_band"],
+            features=contract["features"],
+            model_version=f"{name}/{loaded.version}",
+            metadata=contract,
+        )
+
+    def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The model's columns of ``features``, in training order.
+
+        Raises
+        ------
+        KeyError
+            When a feature is absent: the scorer never fills one in.
+        """
+        missing = [f for f in self.features if f not in features.columns]
+        if missing:
+            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+            raise KeyError(f"{len(missing)} feature(s) missing from the input: {shown}")
+        return features[self.features]
+
+    def predict_proba(self, features: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """Calibrated probabilities of default, one per row."""
+        proba = np.asarray(self.model.predict_proba(self.prepare(features)), dtype=float)
+        return proba[:, 1] if proba.ndim == 2 else proba
+
+    def result(self, probability: float, client_id: int | None = None) -> ScoreResult:
+        """The contract's answer for one probability."""
+        score = risk_score(float(probability), self.threshold)
+        return ScoreResult(
+            client_id=client_id,
+            probability_default=float(probability),
+            risk_score=score,
+            decision=decision(score, self.review_band),
+            threshold=self.threshold,
+            review_band=self.review_band,
+            model_version=self.model_version,
+        )
+
+    def score_features(self, features: pd.DataFrame) -> list[ScoreResult]:
+        """Score rows of the feature table (client ids from ``SK_ID_CURR`` or the index)."""
+        ids = _client_ids(features)
+        proba = self.predict_proba(features)
+        return [self.result(p, i) for p, i in zip(proba, ids, strict=True)]
+
+    def score_clients(self, client_ids: Sequence[int]) -> list[ScoreResult]:
+        """Score known clients: features rebuilt from their stored application and history
+        by the same code as training (``credit_scoring.features.features_for_clients``).
+
+        Raises
+        ------
+        KeyError
+            When a client has no stored application.
+        """
+        from credit_scoring.features import features_for_clients
+
+        ids = [int(i) for i in client_ids]
+        frame = features_for_clients(ids)
+        results = self.score_features(frame)
+        if all(r.client_id is None for r in results):  # ids come back in the asked order
+            for r, i in zip(results, ids, strict=True):
+                r.client_id = i
+        return results
+
+    def score_application(
+        self, application: pd.DataFrame, client_id: int | None = None
+    ) -> ScoreResult:
+        """Score one posted application (the application columns, one row).
+
+        The client's stored history, if any, is joined by ``SK_ID_CURR``; a new client has
+        none, and the model sees missing history features as it did in training.
+
+        Parameters
+        ----------
+        application
+            One row with the columns of application_test (missing columns count as missing
+            values); its ``SK_ID_CURR`` is replaced by ``client_id`` when given.
+        client_id
+            The client; required when the row has no ``SK_ID_CURR``.
+        """
+        from credit_scoring.features import features_for_clients
+
+        if len(application) != 1:
+            raise ValueError(f"score_application takes one application row, got {len(application)}")
+        row = application.copy()
+        if client_id is not None:
+            row[CLIENT_ID] = int(client_id)
+        if CLIENT_ID not in row.columns or row[CLIENT_ID].isna().any():
+            raise ValueError(f"the application needs a {CLIENT_ID} or a client_id")
+        cid = int(row[CLIENT_ID].iloc[0])
+        frame = features_for_clients([cid], applications=row)
+        result = self.score_features(frame)[0]
+        result.client_id = cid
+        return result

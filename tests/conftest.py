@@ -1,0 +1,124 @@
+"""Shared fixtures, and the scale of long checks: small unless ``--runslow`` asks for full scale."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from credit_scoring.data.schema import TABLES, Column
+
+# A few rows per table whose keys join: every child row has a parent.
+TINY_ROWS = {
+    "application_train": 4,
+    "application_test": 2,
+    "bureau": 4,
+    "bureau_balance": 6,
+    "previous_application": 3,
+    "POS_CASH_balance": 4,
+    "installments_payments": 4,
+    "credit_card_balance": 3,
+}
+_KEY_BASE = {"SK_ID_CURR": 100_001, "SK_ID_BUREAU": 5_000_001, "SK_ID_PREV": 2_000_001}
+_OWNER = {"SK_ID_BUREAU": "bureau", "SK_ID_PREV": "previous_application"}
+# Values inside the domain rules of credit_scoring.data.validation.
+_TEXT = {
+    "CODE_GENDER": "F",
+    "NAME_CONTRACT_TYPE": "Cash loans",
+    "NAME_CONTRACT_STATUS": "Approved",
+    "FLAG_OWN_CAR": "N",
+    "FLAG_OWN_REALTY": "Y",
+    "FLAG_LAST_APPL_PER_CONTRACT": "Y",
+    "WEEKDAY_APPR_PROCESS_START": "MONDAY",
+    "CREDIT_ACTIVE": "Closed",
+    "STATUS": "C",
+    "NAME_TYPE_SUITE": "Spouse, partner",  # a quoted comma
+}
+
+
+def _key_values(table: str, column: str, n: int) -> list[int]:
+    if column == "SK_ID_CURR" and table.startswith("application"):
+        start = _KEY_BASE[column] + (
+            TINY_ROWS["application_train"] if table.endswith("test") else 0
+        )
+        return list(range(start, start + n))
+    if column == "SK_ID_CURR":
+        clients = TINY_ROWS["application_train"] + TINY_ROWS["application_test"]
+        return [_KEY_BASE[column] + i % clients for i in range(n)]
+    owner = _OWNER[column]
+    size = n if owner == table else TINY_ROWS[owner]
+    return [_KEY_BASE[column] + i % size for i in range(n)]
+
+
+def _values(table: str, column: Column, n: int) -> list[object]:
+    name, i = column.name, np.arange(n)
+    if name.startswith("SK_ID_"):
+        return _key_values(table, name, n)
+    if column.dtype == "object":
+        value = _TEXT.get(name, f"{name.lower()} level")
+        return [value if k % 3 != 2 or name in _TEXT else None for k in i]
+    if name.startswith("DAYS_") or name == "MONTHS_BALANCE":
+        return list(-100 - i if column.dtype == "int64" else -100.5 - i)
+    if column.dtype == "int64":
+        if name == "NUM_INSTALMENT_NUMBER":
+            return list(1 + i)
+        return list(i % 2)  # flags and counts
+    value = 1.0 if "FLAG_" in name else 0.5
+    return [value if k % 3 != 1 else np.nan for k in i]  # row 0 is never missing
+
+
+def tiny_frames() -> dict[str, pd.DataFrame]:
+    """The tiny consistent tables, with the declared dtypes."""
+    return {
+        name: pd.DataFrame(
+            {c.name: pd.Series(_values(name, c, TINY_ROWS[name]), dtype=c.dtype) for c in t.columns}
+        )
+        for name, t in TABLES.items()
+    }
+
+
+def write_tiny_kaggle(directory: Path) -> Path:
+    """Write the eight tiny CSV files into ``directory``; return it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, frame in tiny_frames().items():
+        frame.to_csv(directory / TABLES[name].file_name, index=False)
+    return directory
+
+
+@pytest.fixture
+def tiny_kaggle_dir(tmp_path: Path) -> Path:
+    """A directory with the eight Kaggle CSV files, a few valid rows each, keys that join."""
+    return write_tiny_kaggle(tmp_path / "raw")
+
+
+# No test may phone home.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        default=False,
+        help="run the long checks at full scale (CI runs their small-scale version)",
+    )
+
+
+@pytest.fixture(scope="session")
+def full_scale(request: pytest.FixtureRequest) -> bool:
+    """True under ``--runslow``: tests that take a scale use the full one."""
+    return bool(request.config.getoption("--runslow"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="full-scale check: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

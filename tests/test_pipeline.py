@@ -1,0 +1,87 @@
+"""The whole pipeline, `dvc repro`, on a small twin in a copy of the repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from credit_scoring import paths
+
+BIN = Path(sys.executable).parent
+
+
+def _copy_repository(destination: Path) -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=paths.ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, tracked):
+        source = paths.ROOT / name.decode()
+        if source.is_file():
+            target = destination / name.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory, full_scale) -> Path:
+    """A copy of the repo with a small twin, after ``dvc repro``."""
+    root = tmp_path_factory.mktemp("repo")
+    _copy_repository(root)
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    params["data"]["twin"]["clients"] = 30_000 if full_scale else 1_500
+    params["eda"]["sample_rows"] = 2_000
+    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    env = os.environ | {
+        "CREDIT_SCORING_ROOT": str(root),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    result = subprocess.run(
+        [BIN / "dvc", "repro"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root
+
+
+def test_repro_builds_the_site_home_page(pipeline_run):
+    assert (pipeline_run / "site" / "index.html").is_file()
+
+
+def test_site_says_the_figures_come_from_the_twin(pipeline_run):
+    home = (pipeline_run / "site" / "index.html").read_text(encoding="utf-8")
+    assert "jumeau de données" in home
+
+
+def test_site_quotes_the_row_count_of_the_data_stage(pipeline_run):
+    metrics = json.loads((pipeline_run / "data" / "metrics" / "data.json").read_text())
+    rows = metrics["tables"]["application_train"]["rows"]
+    home = (pipeline_run / "site" / "index.html").read_text(encoding="utf-8")
+    assert f"{rows:,}".replace(",", "\u202f") in home
+
+
+def test_eda_report_is_executed_and_rendered(pipeline_run):
+    report = json.loads((pipeline_run / "data" / "reports" / "eda.ipynb").read_text())
+    outputs = [o for c in report["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    page = pipeline_run / "site" / "data" / "reports" / "eda.html"
+    assert "synthétiques" in page.read_text(encoding="utf-8")
+
+
+def test_second_repro_has_nothing_to_do(pipeline_run):
+    env = os.environ | {"CREDIT_SCORING_ROOT": str(pipeline_run), "DVC_NO_ANALYTICS": "1"}
+    status = subprocess.run(
+        [BIN / "dvc", "status"], cwd=pipeline_run, env=env, capture_output=True, text=True
+    )
+    assert "up to date" in status.stdout, status.stdout
