@@ -43,9 +43,16 @@ COLUMN_LABELS_FR: dict[str, str] = {
     "EXT_SOURCE_3": "Score externe 3",
     "DAYS_LAST_PHONE_CHANGE": "Ancienneté du numéro de téléphone",
     "FLAG_DOCUMENT_3": "Document 3 fourni",
+    "AMT_REQ_CREDIT_BUREAU_HOUR": "Consultations du bureau de crédit, dernière heure",
+    "AMT_REQ_CREDIT_BUREAU_DAY": "Consultations du bureau de crédit, dernier jour",
+    "AMT_REQ_CREDIT_BUREAU_WEEK": "Consultations du bureau de crédit, dernière semaine",
+    "AMT_REQ_CREDIT_BUREAU_MON": "Consultations du bureau de crédit, dernier mois",
+    "AMT_REQ_CREDIT_BUREAU_QRT": "Consultations du bureau de crédit, dernier trimestre",
     "AMT_REQ_CREDIT_BUREAU_YEAR": "Consultations du bureau de crédit sur un an",
     "OBS_30_CNT_SOCIAL_CIRCLE": "Proches observés avec un retard de 30 jours",
     "DEF_30_CNT_SOCIAL_CIRCLE": "Proches en défaut à 30 jours",
+    "OBS_60_CNT_SOCIAL_CIRCLE": "Proches observés avec un retard de 60 jours",
+    "DEF_60_CNT_SOCIAL_CIRCLE": "Proches en défaut à 60 jours",
 }
 
 

@@ -1,0 +1,64 @@
+"""The `credit-scoring` command, as a user types it."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from credit_scoring.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_the_command_groups():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for group in ("data", "site"):
+        assert group in result.output
+
+
+def test_data_help_describes_each_command():
+    result = runner.invoke(app, ["data", "--help"])
+    assert result.exit_code == 0
+    for command in ("generate", "validate", "prepare"):
+        assert command in result.output
+
+
+def test_generate_writes_the_eight_files(tmp_path):
+    out = tmp_path / "twin"
+    result = runner.invoke(
+        app, ["data", "generate", "--clients", "200", "--seed", "5", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(list(out.glob("*.csv"))) == 8
+    assert "oracle AUC" in result.output
+
+
+def test_generate_refuses_too_few_clients(tmp_path):
+    result = runner.invoke(app, ["data", "generate", "--clients", "5", "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "clients" in result.output
+
+
+def test_validate_reports_the_tables_of_a_valid_folder(tiny_kaggle_dir):
+    result = runner.invoke(app, ["data", "validate", str(tiny_kaggle_dir)])
+    assert result.exit_code == 0, result.output
+    assert "bureau_balance" in result.output
+
+
+def test_validate_names_the_file_and_column_of_a_bad_value(tiny_kaggle_dir):
+    bureau = tiny_kaggle_dir / "bureau.csv"
+    lines = bureau.read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("DAYS_CREDIT")] = "yesterday"
+    bureau.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    result = runner.invoke(app, ["data", "validate", str(tiny_kaggle_dir)])
+    assert result.exit_code == 1
+    assert "bureau.csv" in result.output
+    assert "DAYS_CREDIT" in result.output
+
+
+def test_validate_says_when_a_folder_has_no_kaggle_files(tmp_path):
+    result = runner.invoke(app, ["data", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no Kaggle" in result.output
