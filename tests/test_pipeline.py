@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def test_eda_report_is_executed_and_rendered(pipeline_run):
     report = json.loads((pipeline_run / "data" / "reports" / "eda.ipynb").read_text())
     outputs = [o for c in report["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
     assert any("image/png" in o.get("data", {}) for o in outputs)
-    page = pipeline_run / "site" / "data" / "reports" / "eda.html"
+    page = pipeline_run / "site" / "rapports" / "eda.html"
     assert "synthétiques" in page.read_text(encoding="utf-8")
 
 
@@ -85,3 +86,22 @@ def test_second_repro_has_nothing_to_do(pipeline_run):
         [BIN / "dvc", "status"], cwd=pipeline_run, env=env, capture_output=True, text=True
     )
     assert "up to date" in status.stdout, status.stdout
+
+
+def test_site_loads_nothing_from_the_network(pipeline_run):
+    remote = re.compile(r"""(?:src|href)\s*=\s*["']https?://|@import\s+url\(["']?https?://""")
+    offenders = [
+        str(page.relative_to(pipeline_run))
+        for page in (pipeline_run / "site").rglob("*")
+        if page.suffix in {".html", ".css", ".js"}
+        and remote.search(page.read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert offenders == []
+
+
+def test_site_sources_are_clean_for_smalldocs(pipeline_run):
+    env = os.environ | {"CREDIT_SCORING_ROOT": str(pipeline_run)}
+    check = subprocess.run(
+        [BIN / "smalldocs", "check", "."], cwd=pipeline_run, env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
