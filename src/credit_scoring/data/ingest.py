@@ -612,9 +612,12 @@ def _field_count_error(source: KaggleSource, table: str, message: str) -> DataVa
 
 
 def _to_pandas(data: pa.Table, *, release: bool = False) -> pd.DataFrame:
-    # split_blocks avoids consolidating same-dtype columns into one 2-D block (a full copy);
-    # self_destruct frees each arrow column once converted, when the caller no longer needs it.
-    return data.to_pandas(split_blocks=True, self_destruct=release)
+    # One block per column avoids consolidating columns into 2-D blocks (another copy) and lets
+    # self_destruct free each arrow column once converted; but pandas warns that a frame of more
+    # than 100 blocks is "highly fragmented" on every column insert, so the wide application
+    # tables (a few hundred MB) are consolidated.
+    split = data.num_columns <= 100
+    return data.to_pandas(split_blocks=split, self_destruct=release and split)
 
 
 def read_table(source: KaggleSource, table: str) -> pd.DataFrame:
