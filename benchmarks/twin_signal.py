@@ -121,7 +121,9 @@ def side_features(twin: Path) -> pd.DataFrame:
 
     pos = read(twin, "POS_CASH_balance")
     feats.append(
-        pos.groupby("SK_ID_CURR").agg(POS_DPD_MAX=("SK_DPD", "max"), POS_DPD_MEAN=("SK_DPD", "mean"))
+        pos.groupby("SK_ID_CURR").agg(
+            POS_DPD_MAX=("SK_DPD", "max"), POS_DPD_MEAN=("SK_DPD", "mean")
+        )
     )
     del pos
 
@@ -191,12 +193,10 @@ def evaluate(twin: Path, seed: int) -> None:
     print(f"oracle AUC (train)     {roc_auc_score(y, p_true):.4f}")
 
     x_app = app.drop(columns=["SK_ID_CURR", "TARGET"])
-    for c in x_app.columns[x_app.dtypes == object]:
+    for c in x_app.select_dtypes("object").columns:
         x_app[c] = x_app[c].astype("category")
-    side = side_features(twin)
-    x_all = x_app.join(side, on=app["SK_ID_CURR"]) if False else pd.concat(
-        [x_app, side.reindex(app["SK_ID_CURR"]).reset_index(drop=True)], axis=1
-    )
+    side = side_features(twin).reindex(app["SK_ID_CURR"]).reset_index(drop=True)
+    x_all = pd.concat([x_app, side], axis=1)
 
     idx = np.arange(len(app))
     train_idx, test_idx = train_test_split(idx, test_size=0.25, stratify=y, random_state=seed)

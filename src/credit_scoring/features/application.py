@@ -18,7 +18,7 @@ import pandas as pd
 
 from credit_scoring.data.schema import CLIENT_ID, DAYS_SENTINEL, TABLES
 from credit_scoring.features.catalog import Feature
-from credit_scoring.labels import COLUMN_LABELS_FR
+from credit_scoring.labels import label
 
 _COLUMNS = [c for c in TABLES["application_test"].columns if c.name != CLIENT_ID]
 #: Raw string columns, kept as ``category``.
@@ -119,15 +119,15 @@ def raw_label(column: str) -> str:
     'Immeuble : surface habitable (médiane)'
     >>> raw_label("FLAG_DOCUMENT_6")
     'Document 6 fourni'
-    >>> raw_label("AMT_REQ_CREDIT_BUREAU_QRT")
-    'Consultations du bureau de crédit dans le trimestre avant la demande'
+    >>> raw_label("AMT_REQ_CREDIT_BUREAU_QRT").startswith("Consultations du bureau de crédit")
+    True
     """
     if column in _YEARS_FR:
         return _YEARS_FR[column]
     if column in _RAW_FR:
         return _RAW_FR[column]
-    if column in COLUMN_LABELS_FR:
-        return COLUMN_LABELS_FR[column]
+    if label(column) != column:
+        return label(column)
     if column in _BUILDING:
         thing, stat = column.rsplit("_", 1)
         return f"Immeuble : {_BUILDING_FR[thing]} ({_STAT_FR[stat]})"
@@ -242,7 +242,7 @@ def derived_features() -> list[Feature]:
         ),
         f(
             "GOODS_CREDIT_DIFF",
-            "Part du bien payée sans crédit (apport)",
+            "Montant du bien payé sans crédit (apport)",
             "€",
             "AMT_GOODS_PRICE - AMT_CREDIT",
             True,
@@ -372,23 +372,39 @@ def category_levels(interim_dir: Path) -> dict[str, list[str]]:
     return {c: list(v) for c, v in _levels_cached(str(path), stat.st_mtime_ns, stat.st_size)}
 
 
-def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
+Array = np.ndarray
+
+
+def _numeric(frame: pd.DataFrame, column: str) -> Array:
+    """A column as float64 (missing, or not a number: NaN)."""
     if column not in frame:
-        return pd.Series(np.nan, index=frame.index, dtype="float64")
-    return pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        return np.full(len(frame), np.nan)
+    values = frame[column]
+    if values.dtype != "float64":
+        values = pd.to_numeric(values, errors="coerce")
+    return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _divide(a: pd.Series, b: pd.Series) -> pd.Series:
+def _divide(a: Array, b: Array) -> Array:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = a / b
-    return out.where(np.isfinite(out))
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _category(frame: pd.DataFrame, column: str, levels: list[str]) -> pd.Categorical:
+    if column not in frame:
+        return pd.Categorical([None] * len(frame), categories=levels)
+    values = frame[column].astype("object").to_numpy()
+    return pd.Categorical(np.where(values == "XNA", None, values), categories=levels)
 
 
 def compute(applications: pd.DataFrame, levels: dict[str, list[str]]) -> pd.DataFrame:
     """Application features of each row, indexed by SK_ID_CURR, in input order.
 
     Columns missing from ``applications`` count as missing values; extra columns (TARGET
-    included) are ignored.
+    included) are ignored. NumPy arrays rather than pandas series: a served row costs
+    milliseconds, and element-wise operations give a row the same bits whatever the frame.
 
     Examples
     --------
@@ -400,91 +416,90 @@ def compute(applications: pd.DataFrame, levels: dict[str, list[str]]) -> pd.Data
     >>> bool(pd.isna(out.loc[1, "CODE_GENDER"])), bool(pd.isna(out.loc[1, "YEARS_EMPLOYED"]))
     (True, True)
     """
-    index = pd.Index(applications[CLIENT_ID].astype("int64").to_numpy(), name=CLIENT_ID)
-    frame = applications.set_axis(index, axis=0)
-    out: dict[str, pd.Series] = {}
+    index = pd.Index(applications[CLIENT_ID].to_numpy(dtype="int64"), name=CLIENT_ID)
+    frame = applications
+    out: dict[str, Array | pd.Categorical] = {}
+    raw: dict[str, Array] = {}
     for column in _COLUMNS:
         name = column.name
         if name in CATEGORICAL:
-            values = frame[name] if name in frame else pd.Series(np.nan, index=index)
-            values = values.astype("object").where(values.astype("object") != "XNA")
-            out[name] = pd.Series(
-                pd.Categorical(values, categories=levels[name]), index=index, name=name
-            )
+            out[name] = _category(frame, name, levels[name])
             continue
-        values = _numeric(frame, name)
+        values = raw[name] = _numeric(frame, name)
         if name.startswith("DAYS_"):
-            values = values.where(values != DAYS_SENTINEL)
+            values = np.where(values == DAYS_SENTINEL, np.nan, values)
         if name in DAYS_TO_YEARS:
-            # 0.0 - x, not -x: keeps 0 days as +0.0 years, identical whatever the frame.
+            # 0.0 - x, not -x: 0 days gives +0.0 years, never -0.0.
             values = (0.0 - values) / DAYS_PER_YEAR
             name = DAYS_TO_YEARS[name]
         out[name] = values
 
-    n = {c: _numeric(frame, c) for c in ("AMT_INCOME_TOTAL", "AMT_CREDIT", "AMT_ANNUITY")}
-    goods, members = _numeric(frame, "AMT_GOODS_PRICE"), _numeric(frame, "CNT_FAM_MEMBERS")
-    days_employed = _numeric(frame, "DAYS_EMPLOYED")
+    income, credit, annuity = raw["AMT_INCOME_TOTAL"], raw["AMT_CREDIT"], raw["AMT_ANNUITY"]
+    goods, members = raw["AMT_GOODS_PRICE"], raw["CNT_FAM_MEMBERS"]
+    days_employed = raw["DAYS_EMPLOYED"]
     out["DAYS_EMPLOYED_ANOM"] = (days_employed == DAYS_SENTINEL).astype("float64")
     out["EMPLOYED_TO_AGE"] = _divide(
-        days_employed.where(days_employed != DAYS_SENTINEL), _numeric(frame, "DAYS_BIRTH")
+        np.where(days_employed == DAYS_SENTINEL, np.nan, days_employed), raw["DAYS_BIRTH"]
     )
-    out["CREDIT_INCOME_RATIO"] = _divide(n["AMT_CREDIT"], n["AMT_INCOME_TOTAL"])
-    out["ANNUITY_INCOME_RATIO"] = _divide(n["AMT_ANNUITY"], n["AMT_INCOME_TOTAL"])
-    out["PAYMENT_RATE"] = _divide(n["AMT_ANNUITY"], n["AMT_CREDIT"])
-    out["CREDIT_TERM"] = _divide(n["AMT_CREDIT"], n["AMT_ANNUITY"])
-    out["CREDIT_GOODS_RATIO"] = _divide(n["AMT_CREDIT"], goods)
-    out["GOODS_CREDIT_DIFF"] = goods - n["AMT_CREDIT"]
-    out["INCOME_PER_PERSON"] = _divide(n["AMT_INCOME_TOTAL"], members)
-    out["INCOME_AFTER_ANNUITY_PER_PERSON"] = _divide(
-        n["AMT_INCOME_TOTAL"] - n["AMT_ANNUITY"], members
-    )
-    out["CHILDREN_RATIO"] = _divide(_numeric(frame, "CNT_CHILDREN"), members)
-    out["CAR_TO_AGE"] = _divide(_numeric(frame, "OWN_CAR_AGE"), out["AGE_YEARS"])
+    out["CREDIT_INCOME_RATIO"] = _divide(credit, income)
+    out["ANNUITY_INCOME_RATIO"] = _divide(annuity, income)
+    out["PAYMENT_RATE"] = _divide(annuity, credit)
+    out["CREDIT_TERM"] = _divide(credit, annuity)
+    out["CREDIT_GOODS_RATIO"] = _divide(credit, goods)
+    out["GOODS_CREDIT_DIFF"] = goods - credit
+    out["INCOME_PER_PERSON"] = _divide(income, members)
+    out["INCOME_AFTER_ANNUITY_PER_PERSON"] = _divide(income - annuity, members)
+    out["CHILDREN_RATIO"] = _divide(raw["CNT_CHILDREN"], members)
+    out["CAR_TO_AGE"] = _divide(raw["OWN_CAR_AGE"], out["AGE_YEARS"])
 
-    ext = [_numeric(frame, c) for c in EXT_SOURCES]
-    present = [e.notna().astype("float64") for e in ext]
+    ext = [raw[c] for c in EXT_SOURCES]
+    present = [(~np.isnan(e)).astype("float64") for e in ext]
+    filled = [np.nan_to_num(e, nan=0.0) for e in ext]
     count = present[0] + present[1] + present[2]
-    total = ext[0].fillna(0.0) + ext[1].fillna(0.0) + ext[2].fillna(0.0)
-    mean = _divide(total, count)
-    squares = sum(((e - mean) * (e - mean)).fillna(0.0) for e in ext)
+    mean = _divide(filled[0] + filled[1] + filled[2], count)
+    deviations = [
+        np.where(p > 0, (e - mean) * (e - mean), 0.0) for e, p in zip(ext, present, strict=True)
+    ]
     weights = [EXT_WEIGHTS[c] * p for c, p in zip(EXT_SOURCES, present, strict=True)]
-    weighted = sum(
-        (e.fillna(0.0) * w for e, w in zip(ext, weights, strict=True)), start=pd.Series(0.0, index)
-    )
-    out["EXT_SOURCES_MEAN"] = mean
-    out["EXT_SOURCES_MIN"] = pd.concat(ext, axis=1).min(axis=1, skipna=True)
-    out["EXT_SOURCES_MAX"] = pd.concat(ext, axis=1).max(axis=1, skipna=True)
-    out["EXT_SOURCES_STD"] = np.sqrt(_divide(squares, count))
+    with np.errstate(invalid="ignore"):
+        out["EXT_SOURCES_MEAN"] = mean
+        out["EXT_SOURCES_MIN"] = np.fmin(np.fmin(ext[0], ext[1]), ext[2])
+        out["EXT_SOURCES_MAX"] = np.fmax(np.fmax(ext[0], ext[1]), ext[2])
+        out["EXT_SOURCES_STD"] = np.sqrt(
+            _divide(deviations[0] + deviations[1] + deviations[2], count)
+        )
     out["EXT_SOURCES_PROD"] = ext[0] * ext[1] * ext[2]
-    out["EXT_SOURCES_WEIGHTED"] = _divide(weighted, weights[0] + weights[1] + weights[2])
+    out["EXT_SOURCES_WEIGHTED"] = _divide(
+        filled[0] * weights[0] + filled[1] * weights[1] + filled[2] * weights[2],
+        weights[0] + weights[1] + weights[2],
+    )
     out["EXT_SOURCES_MISSING"] = 3.0 - count
 
-    out["DOCUMENT_COUNT"] = _row_sum(frame, _DOCUMENTS, index)
-    out["CONTACT_COUNT"] = _row_sum(frame, _CONTACTS, index)
-    out["ADDRESS_MISMATCH_COUNT"] = _row_sum(frame, _ADDRESS_MISMATCHES, index)
-    out["BUREAU_REQUESTS_TOTAL"] = _row_sum(frame, _BUREAU_REQUESTS, index, keep_missing=True)
+    out["DOCUMENT_COUNT"] = _row_sum(raw, _DOCUMENTS)
+    out["CONTACT_COUNT"] = _row_sum(raw, _CONTACTS)
+    out["ADDRESS_MISMATCH_COUNT"] = _row_sum(raw, _ADDRESS_MISMATCHES)
+    out["BUREAU_REQUESTS_TOTAL"] = _row_sum(raw, _BUREAU_REQUESTS, keep_missing=True)
     out["SOCIAL_DEFAULT_RATE_30"] = _divide(
-        _numeric(frame, "DEF_30_CNT_SOCIAL_CIRCLE"), _numeric(frame, "OBS_30_CNT_SOCIAL_CIRCLE")
+        raw["DEF_30_CNT_SOCIAL_CIRCLE"], raw["OBS_30_CNT_SOCIAL_CIRCLE"]
     )
-    missing = sum((_raw_missing(frame, c) for c in _BUILDING), start=pd.Series(0.0, index=index))
+    missing = np.zeros(len(frame))
+    for column in _BUILDING:
+        if column in CATEGORICAL:
+            missing += np.asarray(pd.isna(out[column]), dtype="float64")
+        else:
+            missing += np.isnan(raw[column])
     out["BUILDING_INFO_MISSING"] = missing / len(_BUILDING)
     return pd.DataFrame(out, index=index)
 
 
-def _raw_missing(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(1.0, index=frame.index)
-    return frame[column].isna().astype("float64")
-
-
 def _row_sum(
-    frame: pd.DataFrame, columns: tuple[str, ...], index: pd.Index, *, keep_missing: bool = False
-) -> pd.Series:
+    raw: dict[str, Array], columns: tuple[str, ...], *, keep_missing: bool = False
+) -> Array:
     """Sum across columns in a fixed order, so a row's result does not depend on the frame."""
-    total = pd.Series(0.0, index=index)
-    seen = pd.Series(False, index=index)
+    total = np.zeros_like(raw[columns[0]])
+    seen = np.zeros(len(total), dtype=bool)
     for column in columns:
-        values = _numeric(frame, column)
-        seen |= values.notna()
-        total = total + values.fillna(0.0)
-    return total.where(seen) if keep_missing else total
+        values = raw[column]
+        seen |= ~np.isnan(values)
+        total = total + np.nan_to_num(values, nan=0.0)
+    return np.where(seen, total, np.nan) if keep_missing else total

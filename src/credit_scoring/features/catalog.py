@@ -244,8 +244,8 @@ class Grain:
                 "sum": f"sum({value})",
                 # From exact moments: the same value whatever the row order.
                 "std": (
-                    f"sqrt(greatest(avg({s(f'{column} * {column}')})"
-                    f" - avg({value}) * avg({value}), 0))"
+                    f"sqrt(positive_part(avg({s(f'{column} * {column}')})"
+                    f" - avg({value}) * avg({value})))"
                 ),
             }[func]
             english = f"{_FUNC_EN[func]} of {m.english} over {over}"

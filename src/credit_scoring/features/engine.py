@@ -134,14 +134,15 @@ def grain_query(grain: Grain, features: Sequence[Feature] | None = None) -> str:
 
     Examples
     --------
-    >>> print(grain_query(GRAINS[0])[:64])
-    SELECT SK_ID_CURR,
-        CAST(count(*) AS DOUBLE) AS "BURO_COUNT",
+    >>> grain_query(GRAINS[0]).splitlines()[:2]
+    ['SELECT SK_ID_CURR,', '    count(*) AS "BURO_COUNT",']
     """
     mine = [
         f for f in (history_features() if features is None else features) if f.grain == grain.name
     ]
-    aggregates = ",\n    ".join(f'CAST({f.sql} AS DOUBLE) AS "{f.name}"' for f in mine)
+    # Left in their exact types (DECIMAL sums, BIGINT counts); Arrow casts them to float64,
+    # a per-value conversion that gives the same bits to the batch and to a served client.
+    aggregates = ",\n    ".join(f'{f.sql} AS "{f.name}"' for f in mine)
     return (
         f"SELECT {CLIENT_ID},\n    {aggregates}\n"
         f"FROM (\n{read_sql(grain.name)}\n) AS rows_\nGROUP BY {CLIENT_ID}"
@@ -171,6 +172,14 @@ def history_aggregates(
         parts = []
         for grain in GRAINS:
             table = con.sql(grain_query(grain)).to_arrow_table()
+            table = table.cast(
+                pa.schema(
+                    [
+                        (n, pa.int64() if n == CLIENT_ID else pa.float64())
+                        for n in table.column_names
+                    ]
+                )
+            )
             part = table.to_pandas().set_index(CLIENT_ID).reindex(index)
             parts.append(part)
             del table

@@ -143,6 +143,10 @@ def plot_tuning(
 ) -> Figure:
     """Objective of each Optuna trial and the best so far."""
     fig, ax = plt.subplots(figsize=(7, 3.5))
+    if trials.empty:
+        ax.text(0.5, 0.5, "Aucun essai (budget nul)", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
     done = trials[trials["state"] == "complete"]
     pruned = trials[trials["state"] == "pruned"]
     ax.scatter(done["number"], done["value"], color=COLOURS[0], s=18, label="essai terminé")

@@ -580,6 +580,7 @@ def train_pipeline(
 
     champion = {**contract, "model_version": version, "run_id": metrics["run_id"]}
     champion["params"] = tuned.params
+    champion["settings"] = asdict(p)
     for path, content in (
         (models_dir / CHAMPION_FILE, champion),
         (metrics_dir / METRICS_FILE, metrics),

@@ -68,7 +68,12 @@ STRATEGY_LABELS_FR: dict[str, str] = {
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "dummy": {},
     "logreg": {"C": 0.1},
-    "random_forest": {"n_estimators": 200, "min_samples_leaf": 20, "max_features": "sqrt"},
+    "random_forest": {
+        "n_estimators": 200,
+        "min_samples_leaf": 20,
+        "max_features": "sqrt",
+        "max_samples": 0.5,
+    },
     "xgboost": {
         "n_estimators": 300,
         "learning_rate": 0.05,

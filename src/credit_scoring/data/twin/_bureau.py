@@ -38,7 +38,7 @@ BUREAU_ID_START, BUREAU_ID_SPAN = 5_000_000, 1_843_458
 
 #: Planned duration (median days, log-sd) by credit type.
 _DURATION = {
-    "Consumer credit": (420.0, 0.75),
+    "Consumer credit": (520.0, 0.75),
     "Credit card": (900.0, 0.6),
     "Car loan": (1_300.0, 0.4),
     "Mortgage": (3_650.0, 0.5),
@@ -87,7 +87,7 @@ def bureau_chunk(
     spread = np.array([_DURATION[t][1] for t in type_names])
     duration = np.maximum(np.round(median * np.exp(spread * rng.standard_normal(n))), 20)
     planned_end = days_credit + duration
-    early = rng.random(n) < 0.4
+    early = rng.random(n) < 0.33
     actual_end = np.where(
         early,
         days_credit + np.round(duration * rng.uniform(0.15, 0.95, n)),
@@ -99,10 +99,11 @@ def bureau_chunk(
     start_month = np.floor(days_credit / DAYS_PER_MONTH).astype(np.int64)
     end_month = np.where(ended, np.floor(actual_end / DAYS_PER_MONTH), 0).astype(np.int64)
     life = end_month - start_month + 1
-    episode = rng.random(n) < sigmoid(-2.9 + 1.15 * h)
-    stuck = episode & (rng.random(n) < sigmoid(-3.2 + 1.0 * h))
+    # Most episodes are a month or two 1-30 days late; a stuck one escalates to 120+ days.
+    episode = rng.random(n) < sigmoid(-2.2 + 1.15 * h)
+    stuck = episode & (rng.random(n) < sigmoid(-4.8 + 1.0 * h))
     ep_start = start_month + np.floor(rng.random(n) * life).astype(np.int64)
-    ep_len = np.where(stuck, 10_000, 1 + rng.geometric(0.55, n))
+    ep_len = np.where(stuck, 10_000, rng.geometric(0.5, n))
     ep_len = np.where(episode, ep_len, 0)
     # A stuck credit is never repaid: it stays Active, or is sold / written off.
     ended &= ~stuck
@@ -114,11 +115,20 @@ def bureau_chunk(
 
     u = rng.random(n)
     status = np.where(ended, 0, 1)  # 0 Closed, 1 Active, 2 Sold, 3 Bad debt
-    status = np.where(stuck & (u < 0.35), 2, status)
-    status = np.where(stuck & (u > 0.995), 3, status)
+    # Sold after three months or more of arrears (and before the application month).
+    status = np.where(stuck & (u < 0.6) & (ep_start <= -4), 2, status)
+    status = np.where(stuck & (u > 0.99), 3, status)
     # A few ended credits are still reported Active (the lender never updated them).
     status = np.where(ended & (rng.random(n) < 0.04), 1, status)
     closed = status == 0
+    # A sold credit leaves the lender a few months into its episode: its monthly reports
+    # end there ('C' afterwards), and half the lenders record that date as the end.
+    sold = status == 2
+    sold_month = np.minimum(
+        ep_start + 3 + np.floor(rng.random(n) * np.maximum(-ep_start - 3, 0)).astype(np.int64),
+        -1,
+    )
+    sold_day = np.minimum(np.floor(sold_month * DAYS_PER_MONTH) + rng.integers(0, 30, n), -1)
 
     days_overdue = np.where(
         overdue_now,
@@ -131,19 +141,21 @@ def bureau_chunk(
     z_income = standardise(np.log(np.minimum(income, 5e6)))
     shift = np.array([_AMOUNT_SHIFT[t] for t in type_names])
     amount = quantile_function(BUREAU, "AMT_CREDIT_SUM").of_normal(
-        latent(rng, n, (0.4, z_income)) * 0.85 + shift
+        latent(rng, n, (0.4, z_income)) + shift
     )
     amount = np.where(rng.random(n) < 0.6, round_to(amount, 4_500.0), np.round(amount, 2))
     amount = np.where(rng.random(n) < 0.01, 0.0, amount)
     elapsed = np.clip(-days_credit / np.maximum(duration, 1.0), 0.0, 1.0)
     utilisation = sigmoid(-0.6 + 0.8 * h + 0.8 * rng.standard_normal(n))
     debt = np.where(
-        card, amount * utilisation, amount * (1.0 - elapsed) * rng.uniform(0.85, 1.0, n)
+        card, amount * utilisation, amount * (1.0 - 0.8 * elapsed) * rng.uniform(0.85, 1.0, n)
     )
     debt = np.where(stuck, amount * rng.uniform(0.3, 1.0, n), debt)
     debt = np.where(closed | (status == 2), 0.0, np.round(debt, 3))
     debt_missing = rng.random(n) < missing_rate(BUREAU, "AMT_CREDIT_SUM_DEBT")
-    limit = np.where(card, np.round(np.maximum(amount - debt, 0.0), 3), 0.0)
+    # Most lenders report no available limit, even for cards.
+    reports_limit = card & (rng.random(n) < 0.25)
+    limit = np.where(reports_limit, np.round(np.maximum(amount - debt, 0.0), 3), 0.0)
     limit_missing = rng.random(n) < missing_rate(BUREAU, "AMT_CREDIT_SUM_LIMIT")
     sum_overdue = np.where(
         days_overdue > 0,
@@ -154,23 +166,22 @@ def bureau_chunk(
     max_overdue_missing = rng.random(n) < sigmoid(logit(0.64) + 0.6 * credit_age)
     max_overdue = np.where(
         episode,
-        np.round(amount * rng.uniform(0.01, 0.08, n) * np.minimum(ep_len, 6), 3),
+        np.round(amount * rng.uniform(0.005, 0.04, n) * np.minimum(ep_len, 4), 3),
         0.0,
     )
     annuity_missing = rng.random(n) < sigmoid(
         logit(missing_rate(BUREAU, "AMT_ANNUITY")) + 0.8 * credit_age
     )
     annuity = np.where(
-        rng.random(n) < 0.45, 0.0, np.round(amount / np.maximum(duration / 30.0, 1.0), 3)
+        rng.random(n) < 0.6, 0.0, np.round(amount / np.maximum(duration / 30.0, 1.0), 3)
     )
 
     # Dates.
     end_missing = rng.random(n) < np.where(card, 0.22, 0.015)
     far_future = card & (rng.random(n) < 0.06)
     enddate = np.where(far_future, rng.integers(30_000, 31_200, n), planned_end)
-    fact = np.where(
-        closed | ((status == 2) & (rng.random(n) < 0.5)), np.minimum(actual_end, -1), np.nan
-    )
+    fact = np.where(closed, np.minimum(actual_end, -1), np.nan)
+    fact = np.where(sold & (rng.random(n) < 0.5), sold_day, fact)
     fact = np.where(np.isnan(fact), np.nan, np.maximum(fact, days_credit))
     update = np.where(
         closed,
@@ -208,10 +219,11 @@ def bureau_chunk(
         rng,
         ids[monthly],
         start_month[monthly],
-        end_month[monthly],
-        closed[monthly],
+        np.where(sold, sold_month, end_month)[monthly],
+        (closed | sold)[monthly],
         ep_start[monthly],
-        ep_len[monthly],
+        np.where(sold, np.minimum(ep_len, sold_month - ep_start + 1), ep_len)[monthly],
+        stuck[monthly],
     )
     return {"bureau": bureau, "bureau_balance": balance}
 
@@ -224,6 +236,7 @@ def _balance(
     closed: np.ndarray,
     ep_start: IntArray,
     ep_len: IntArray,
+    stuck: np.ndarray,
 ) -> dict[str, Column]:
     """Monthly statuses of the credits, newest month first as in the Kaggle file."""
     k = len(bureau_id)
@@ -233,11 +246,15 @@ def _balance(
     counts = np.maximum(top - start_month + 1, 1)
     owner, pos = expand(counts)
     month = top[owner] - pos
-    x_rate = np.where(rng.random(k) < 0.5, rng.beta(0.6, 0.9, k), 0.0)
+    # Unknown months: some credits report almost nothing, some now and then, most never.
+    kind = rng.random(k)
+    x_rate = np.select(
+        [kind < 0.33, kind < 0.63], [rng.uniform(0.8, 1.0, k), rng.beta(0.5, 1.5, k)], 0.0
+    )
 
     j = month - ep_start[owner]
     in_episode = (j >= 0) & (j < ep_len[owner])
-    dpd = np.minimum(j + 1, 5)
+    dpd = np.where(stuck[owner], np.minimum(j + 1, 5), 1)
     code = np.where(rng.random(len(month)) < x_rate[owner], 1, 2)  # X or 0
     code = np.where(in_episode, 2 + dpd, code)
     code = np.where(closed[owner] & (month > end_month[owner]), 0, code)

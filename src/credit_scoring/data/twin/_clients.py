@@ -814,9 +814,9 @@ def _contract(
     limit_annuity = limit * np.where(rng.random(n) < 0.9, 0.05, 0.1)
 
     col["AMT_GOODS_PRICE"] = np.where(revolving, limit, goods)
-    col["AMT_GOODS_PRICE"][revolving & (rng.random(n) < 0.0085 / max(revolving_share, 1e-9))] = (
-        np.nan
-    )
+    # Missing goods prices are revolving loans.
+    goods_missing = missing_rate(APP, "AMT_GOODS_PRICE") / max(revolving_share, 1e-9)
+    col["AMT_GOODS_PRICE"][revolving & (rng.random(n) < goods_missing)] = np.nan
     col["AMT_CREDIT"] = np.where(revolving, limit, credit)
     annuity_all = np.where(revolving, limit_annuity, round_to(annuity, 0.5))
     annuity_all[rng.random(n) < missing_rate(APP, "AMT_ANNUITY") * 0.2] = np.nan
@@ -1006,7 +1006,7 @@ def _history_counts(
     scale_b = np.exp(0.25 * age_z)
     scale_b /= scale_b.mean()
     n_bureau = np.where(has_bureau, 1 + _negative_binomial(rng, mean_b * scale_b, 1.4), 0)
-    bureau_monthly = has_bureau & (rng.random(n) < 0.5)
+    bureau_monthly = has_bureau & (rng.random(n) < 0.45)
 
     has_prev = rng.random(n) < PREVIOUS_CLIENT_SHARE
     mean_p = per_client_prev / PREVIOUS_CLIENT_SHARE - 1.0

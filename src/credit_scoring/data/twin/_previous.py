@@ -48,9 +48,9 @@ PREVIOUS_ID_START, PREVIOUS_ID_SPAN = 1_000_001, 1_845_382
 
 _STATUS = ("Approved", "Canceled", "Refused", "Unused offer")
 _CONSUMER_TERMS = np.array([4, 5, 6, 8, 10, 12, 14, 16, 18, 24, 30, 36], dtype=np.float64)
-_CONSUMER_TERM_SHARES = np.array([3, 3, 10, 6, 10, 26, 2, 3, 8, 15, 4, 5], dtype=np.float64)
+_CONSUMER_TERM_SHARES = np.array([4, 4, 17, 9, 16, 27, 2, 2, 6, 9, 1, 3], dtype=np.float64)
 _CASH_TERMS = np.array([6, 12, 18, 24, 30, 36, 42, 48, 54, 60], dtype=np.float64)
-_CASH_TERM_SHARES = np.array([7, 20, 8, 18, 6, 15, 3, 9, 2, 12], dtype=np.float64)
+_CASH_TERM_SHARES = np.array([16, 36, 11, 17, 2, 9, 1, 3, 1, 4], dtype=np.float64)
 _YIELDS = ("low_action", "low_normal", "middle", "high", "XNA")
 _MONTHLY_RATE = np.array([0.0, 0.011, 0.019, 0.029, 0.0])
 _CARD_LIMITS = np.array(
@@ -190,10 +190,6 @@ def _applications(
     consumer = ctype.isin("Consumer loans")
     revolving = ctype.isin("Revolving loans")
 
-    decision = np.round(quantile_function(PREV, "DAYS_DECISION")(rng.random(n)))
-    adult = -(age_days - 18 * 365)
-    decision = np.clip(decision, np.maximum(adult, -2922), -1).astype(np.int64)
-
     # Decision: Home Credit refuses risky clients (H and the application risk show).
     risk_mix = 0.65 * h + 0.35 * g + 0.55 * rng.standard_normal(n)
     refused = rng.random(n) < sigmoid(_intercept(0.143, 1.0) + 1.0 * risk_mix)
@@ -202,12 +198,20 @@ def _applications(
     approved = ~(refused | canceled | unused)
     status = np.select([approved, canceled, refused], [0, 1, 2], 3).astype(np.int16)
 
+    # When: approved applications are older than the others (clients shop around just
+    # before the current application); the mixture keeps the profile's marginal.
+    decision = np.round(
+        quantile_function(PREV, "DAYS_DECISION")(_decision_level(rng, approved, revolving))
+    )
+    adult = -(age_days - 18 * 365)
+    decision = np.clip(decision, np.maximum(adult, -2922), -1).astype(np.int64)
+
     # Amounts: consumer loans buy cheaper goods than cash loans lend.
     z_amount = latent(rng, n, (0.4, z_income))
     u_amount = ndtr(z_amount)
     goods_qf = quantile_function(PREV, "AMT_GOODS_PRICE")
     consumer_goods = np.round(goods_qf(0.72 * u_amount) * 2) / 2
-    cash_asked = round_to(goods_qf(0.3 + 0.7 * u_amount), 4_500.0)
+    cash_asked = round_to(goods_qf(0.4 + 0.6 * u_amount), 4_500.0)
     cash_asked = np.maximum(cash_asked, 22_500.0)
     down_rate = np.where(
         rng.random(n) < 0.45,
@@ -220,8 +224,9 @@ def _applications(
         [np.ones(n), 1.0 + rng.uniform(0.03, 0.2, n)],
         rng.uniform(0.5, 0.95, n),
     )
+    # Card limits: mostly small (median 112,500), larger with income.
     limit_idx = np.clip(
-        (ndtr(latent(rng, n, (0.5, z_income))) * (len(_CARD_LIMITS) - 1)).astype(int),
+        (ndtr(latent(rng, n, (0.5, z_income))) ** 1.5 * (len(_CARD_LIMITS) - 1)).astype(int),
         0,
         len(_CARD_LIMITS) - 1,
     )
@@ -249,19 +254,26 @@ def _applications(
         _CONSUMER_TERMS[categorical_from_uniform(term_u, _CONSUMER_TERM_SHARES)],
     )
     term = np.where(revolving, 0.0, term)
+    # Cash loans are sold to existing clients (x-sell) or in the street (walk-in, pricier).
+    x_sell = cash & ~canceled & (rng.random(n) < 0.78)
+    walk_in = cash & ~canceled & ~x_sell
     yield_u = ndtr(latent(rng, n, (0.45, standardise(risk_mix))))
-    yield_code = np.where(
-        cash,
-        1 + categorical_from_uniform(yield_u, [0.32, 0.34, 0.34]),
+    yield_code = np.select(
+        [x_sell, walk_in],
+        [
+            1 + categorical_from_uniform(yield_u, [0.4, 0.4, 0.2]),
+            1 + categorical_from_uniform(yield_u, [0.19, 0.26, 0.55]),
+        ],
         categorical_from_uniform(yield_u, [0.1, 0.3, 0.33, 0.27]),
     )
     no_terms = revolving | canceled
     yield_code = np.where(no_terms, 4, yield_code)
     rate = _MONTHLY_RATE[yield_code]
     safe_term = np.maximum(term, 1.0)
+    safe_rate = np.where(rate > 0, rate, 0.01)
     annuity = np.where(
         rate > 0,
-        credit * rate / (1.0 - (1.0 + rate) ** -safe_term),
+        credit * safe_rate / (1.0 - (1.0 + safe_rate) ** -safe_term),
         credit / safe_term,
     )
     annuity = np.where(revolving, card_limit * 0.05, np.round(annuity, 3))
@@ -285,8 +297,6 @@ def _applications(
     goods_group = group_of[goods_cat.codes]
     seller = np.where(consumer, seller_of[goods_cat.codes], 0).astype(np.int16)
 
-    x_sell = cash & ~canceled & (rng.random(n) < 0.7)
-    walk_in = cash & ~canceled & ~x_sell
     card_street = revolving & (rng.random(n) < 0.55)
     product_type = np.select(
         [x_sell | (revolving & ~card_street), walk_in | card_street], [1, 2], 0
@@ -312,8 +322,8 @@ def _applications(
     portfolio = np.select(
         [
             consumer & (goods_group == "other") & (rng.random(n) < 0.01),
-            consumer,
-            revolving,
+            consumer & ~canceled,
+            revolving & ~canceled,
             cash & ~canceled,
         ],
         [4, 0, 2, 1],
@@ -351,7 +361,7 @@ def _applications(
         3,
     ).astype(np.int16)
     suite_missing = rng.random(n) < np.select(
-        [canceled, consumer, x_sell, walk_in], [0.95, 0.12, 0.9, 0.5], 0.8
+        [canceled, consumer, x_sell, walk_in], [0.95, 0.12, 0.75, 0.5], 0.8
     )
     suite = sample_categorical(rng, level_shares(PREV, "NAME_TYPE_SUITE"), n)
     suite_codes = np.where(suite_missing, -1, suite.codes).astype(np.int16)
@@ -462,6 +472,29 @@ def _applications(
     return apps, loans, cards
 
 
+#: Approved applications' decision levels have density 1.5 - u on [0, 1] (older); the
+#: others' density makes the mixture (about 64 % approved) uniform again.
+_APPROVED_SHARE = 0.636
+_OLDER = 0.5
+
+
+def _decision_level(
+    rng: np.random.Generator, approved: BoolArray, revolving: BoolArray
+) -> FloatArray:
+    """Probability level of DAYS_DECISION (0 = oldest) by inverse CDF of a linear density.
+
+    Approved cards are older still (credit_card_balance reaches further back than POS).
+    """
+    v = rng.random(len(approved))
+    # Approved: f(u) = 1 + c (1 - 2u); others: f(u) = 1 - c' (1 - 2u), c' = c a / (1 - a).
+    c_other = _OLDER * _APPROVED_SHARE / (1.0 - _APPROVED_SHARE)
+    c = np.where(approved, np.where(revolving, 0.6, _OLDER), -min(c_other, 1.0))
+    # F(u) = (1 + c) u - c u^2 = v  ->  u = ((1 + c) - sqrt((1 + c)^2 - 4 c v)) / (2 c)
+    safe = np.where(np.abs(c) < 1e-9, 1e-9, c)
+    u = ((1 + safe) - np.sqrt((1 + safe) ** 2 - 4 * safe * v)) / (2 * safe)
+    return np.clip(u, 0.0, 1.0)
+
+
 def _channel(rng: np.random.Generator, cash: BoolArray, consumer: BoolArray) -> Cat:
     levels = (
         "Credit and cash offices",
@@ -500,9 +533,9 @@ def _instalment_history(
     n_due = np.minimum(np.searchsorted(step, -first_due, side="left"), term)
     n_due = np.where(first_due < 0, n_due, 0)
 
-    early = (term >= 2) & (rng.random(k) < 0.3)
+    early = (term >= 2) & (rng.random(k) < 0.4)
     early_at = np.where(early, 1 + np.floor(rng.random(k) * (term - 1)).astype(np.int64), term)
-    stop = (n_due >= 1) & (rng.random(k) < sigmoid(-4.6 + 1.1 * hb))
+    stop = (n_due >= 1) & (rng.random(k) < sigmoid(-5.3 + 1.1 * hb))
     stop_at = np.where(stop, 1 + np.floor(rng.random(k) * np.maximum(n_due, 1)).astype(np.int64), 0)
     end_k = np.minimum(early_at, term)
     last_due = first_due + step[end_k - 1]
@@ -524,8 +557,8 @@ def _instalment_history(
     loan, pos = expand(paid_count)
     number = pos + 1
     day = first_due[loan] + step[pos]
-    late_rate = sigmoid(-2.7 + 0.9 * hb)
-    short_rate = sigmoid(-3.6 + 0.8 * hb)
+    late_rate = sigmoid(-3.0 + 0.9 * hb)
+    short_rate = sigmoid(-4.0 + 0.8 * hb)
     m = len(loan)
     late = rng.random(m) < late_rate[loan]
     late_days = np.minimum(rng.geometric(np.clip(0.2 - 0.04 * hb[loan], 0.03, 0.5)), 400)
@@ -541,7 +574,7 @@ def _instalment_history(
     version = np.where(restructured[loan] & (number >= restructure_at[loan]), version + 1, version)
     short = rng.random(m) < short_rate[loan]
     share = np.where(short, rng.uniform(0.1, 0.95, m), 1.0)
-    split = ~short & (rng.random(m) < 0.22)
+    split = ~short & (rng.random(m) < 0.18)
     share = np.where(split, rng.uniform(0.2, 0.8, m), share)
     payment = np.round(amount * share, 3)
     # The rest of a split or short instalment comes in a second row a little later.
@@ -562,14 +595,17 @@ def _instalment_history(
     }
 
     # ---- POS_CASH_balance: one row per month from the decision to the end or month -1.
+    # Reported from the first due month (a 'Signed' month before it for some loans).
     month_dec = np.floor(decision / DAYS_PER_MONTH).astype(np.int64)
     month_first_due = np.floor(first_due / DAYS_PER_MONTH).astype(np.int64)
+    signed_first = rng.random(k) < 0.3
+    pos_start = np.minimum(np.maximum(month_first_due - signed_first, month_dec), -1)
     month_end = np.where(
         completed, np.minimum(np.floor(last_due / DAYS_PER_MONTH) + 1, -1), -1
     ).astype(np.int64)
-    months = np.maximum(month_end - month_dec + 1, 1)
+    months = np.maximum(month_end - pos_start + 1, 1)
     p_loan, p_pos = expand(months)
-    month = month_dec[p_loan] + p_pos
+    month = pos_start[p_loan] + p_pos
     due_by = np.clip(month - month_first_due[p_loan] + 1, 0, term[p_loan])
     paid_off = month > np.floor(last_due[p_loan] / DAYS_PER_MONTH)
     future = np.where(paid_off & completed[p_loan], 0, term[p_loan] - due_by).astype(np.float64)
@@ -579,7 +615,7 @@ def _instalment_history(
     offsets = np.cumsum(months) - months
     late_idx = np.flatnonzero(late)
     inst_month = np.floor(day[late_idx] / DAYS_PER_MONTH).astype(np.int64)
-    target = offsets[loan[late_idx]] + inst_month - month_dec[loan[late_idx]]
+    target = offsets[loan[late_idx]] + inst_month - pos_start[loan[late_idx]]
     np.maximum.at(dpd, target, late_days[late_idx].astype(np.int64))
     # A loan whose client stopped paying: days past the first unpaid due date grow monthly.
     stop_day = first_due + step[np.maximum(stop_at, 1) - 1]
@@ -592,9 +628,9 @@ def _instalment_history(
     last_row = p_pos == months[p_loan] - 1
     status[last_row & completed[p_loan]] = 1
     first_row = p_pos == 0
-    signed = first_row & (month < month_first_due[p_loan]) & (rng.random(len(month)) < 0.5)
+    signed = first_row & (month < month_first_due[p_loan])
     status[signed] = 2
-    status[stopped_row & (overdue > 120) & (rng.random(k) < 0.3)[p_loan]] = 3
+    status[stopped_row & (overdue > 120) & (rng.random(k) < 0.1)[p_loan]] = 3
     returned = (
         last_row
         & completed[p_loan]
@@ -632,12 +668,14 @@ def _card_history(
     months = -month_start  # rows from the decision month to month -1
     closed = rng.random(k) < 0.12
     close_after = np.where(closed, np.floor(rng.random(k) * months).astype(np.int64), months)
-    user = rng.random(k) < sigmoid(0.1 + 0.5 * hb)
+    # Many cards lie unused (zero balance); a few were never activated (zero limit).
+    dormant = rng.random(k) < 0.06
+    user = ~dormant & (rng.random(k) < sigmoid(-0.2 + 0.6 * hb))
     utilisation = sigmoid(-0.5 + 1.0 * hb + 0.6 * rng.standard_normal(k))
     bad = user & (rng.random(k) < sigmoid(-5.2 + 1.3 * hb))
     bad_from = np.floor(rng.random(k) * np.maximum(close_after, 1)).astype(np.int64)
     detail_missing = rng.random(k) < 0.2
-    unknown_months = rng.poisson(2.2, k)
+    unknown_months = rng.poisson(3.0, k)
     raise_at = np.where(rng.random(k) < 0.3, np.floor(rng.random(k) * months), 10_000)
 
     ids = np.asarray(apps["SK_ID_PREV"])[row]
@@ -662,7 +700,7 @@ def _card_history(
     is_open = idx < close_after[c]
     limit = np.where(idx >= raise_at[c], base_limit[c] * 1.5, base_limit[c])
     limit = round_to(limit, 4_500.0)
-    limit = np.where((idx == 0) & (rng.random(n) < 0.3), 0.0, limit)
+    limit = np.where(((idx == 0) & (rng.random(n) < 0.3)) | dormant[c], 0.0, limit)
     active = is_open & user[c] & (idx > 0)
     util = np.clip(utilisation[c] + 0.15 * rng.standard_normal(n), 0.0, 1.05)
     balance = np.where(active, np.round(limit * util, 3), 0.0)
@@ -706,7 +744,7 @@ def _card_history(
         "AMT_DRAWINGS_OTHER_CURRENT": np.where(detail, amt_other, np.nan),
         "AMT_DRAWINGS_POS_CURRENT": np.where(detail, amt_pos, np.nan),
         "AMT_INST_MIN_REGULARITY": np.where(no_regularity, np.nan, min_payment),
-        "AMT_PAYMENT_CURRENT": np.where(paid, payment, np.nan),
+        "AMT_PAYMENT_CURRENT": np.where(~paid & (rng.random(n) < 0.35), np.nan, payment),
         "AMT_PAYMENT_TOTAL_CURRENT": payment,
         "AMT_RECEIVABLE_PRINCIPAL": np.round(balance * 0.96, 3),
         "AMT_RECIVABLE": balance,
