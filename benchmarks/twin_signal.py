@@ -144,7 +144,12 @@ def side_features(twin: Path) -> pd.DataFrame:
 
 
 def lightgbm_auc(
-    x: pd.DataFrame, y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray, seed: int
+    x: pd.DataFrame,
+    y: pd.Series,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    seed: int,
+    n_jobs: int = 2,
 ) -> float:
     model = lgb.LGBMClassifier(
         n_estimators=400,
@@ -156,7 +161,7 @@ def lightgbm_auc(
         colsample_bytree=0.7,
         reg_lambda=1.0,
         random_state=seed,
-        n_jobs=2,
+        n_jobs=n_jobs,
         verbose=-1,
     )
     model.fit(x.iloc[train_idx], y.iloc[train_idx])
@@ -182,7 +187,7 @@ def profile_table(app: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("column")
 
 
-def evaluate(twin: Path, seed: int) -> None:
+def evaluate(twin: Path, seed: int, n_jobs: int = 2) -> None:
     started = time.perf_counter()
     app = read(twin, "application_train")
     truth = pd.read_parquet(twin / TRUTH_FILE).set_index("SK_ID_CURR")
@@ -201,8 +206,8 @@ def evaluate(twin: Path, seed: int) -> None:
     idx = np.arange(len(app))
     train_idx, test_idx = train_test_split(idx, test_size=0.25, stratify=y, random_state=seed)
     oracle = roc_auc_score(y.iloc[test_idx], p_true[test_idx])
-    auc_app = lightgbm_auc(x_app, y, train_idx, test_idx, seed)
-    auc_all = lightgbm_auc(x_all, y, train_idx, test_idx, seed)
+    auc_app = lightgbm_auc(x_app, y, train_idx, test_idx, seed, n_jobs)
+    auc_all = lightgbm_auc(x_all, y, train_idx, test_idx, seed, n_jobs)
     print(f"oracle AUC (test 25%)  {oracle:.4f}")
     print(f"LightGBM app only      {auc_app:.4f}")
     print(f"LightGBM app + side    {auc_all:.4f}  ({side.shape[1]} side aggregates)")
@@ -218,10 +223,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--drift", type=float, default=1.0)
     parser.add_argument("--twin-dir", type=Path, default=None, help="evaluate an existing twin")
+    parser.add_argument("--n-jobs", type=int, default=2, help="LightGBM threads")
     args = parser.parse_args()
 
     if args.twin_dir is not None:
-        evaluate(args.twin_dir, args.seed)
+        evaluate(args.twin_dir, args.seed, args.n_jobs)
         return
     tmp = Path(tempfile.mkdtemp(prefix="twin_signal_"))
     try:
@@ -229,7 +235,7 @@ def main() -> None:
         config = TwinConfig(clients=args.clients, seed=args.seed, drift=args.drift)
         generate_twin(config, tmp / "twin", progress=False)
         print(f"generation seconds     {time.perf_counter() - started:.1f}")
-        evaluate(tmp / "twin", args.seed)
+        evaluate(tmp / "twin", args.seed, args.n_jobs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

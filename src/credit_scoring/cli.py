@@ -18,8 +18,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 data_app = typer.Typer(help="Kaggle tables: generate the data twin, validate, ingest.")
+features_app = typer.Typer(help="Per-client features from the seven tables.")
 site_app = typer.Typer(help="The methodology website.")
 app.add_typer(data_app, name="data")
+app.add_typer(features_app, name="features")
 app.add_typer(site_app, name="site")
 
 console = Console(stderr=True)
@@ -89,6 +91,29 @@ def data_prepare(
         raise _fail(error) from None
     rows = sum(t["rows"] for t in metrics["tables"].values())
     console.print(f"{metrics['origin']} data: {rows:,} rows ingested into {paths.INTERIM_DIR}")
+
+
+def _write_metrics(stage: str, metrics: dict) -> None:
+    import json
+
+    paths.METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    (paths.METRICS_DIR / f"{stage}.json").write_text(json.dumps(metrics, indent=2), "utf-8")
+
+
+@features_app.command("build")
+def features_build() -> None:
+    """The [bold]features[/] stage: train and production feature tables, and their dictionary."""
+    from credit_scoring.config import load_params
+    from credit_scoring.features import EngineSettings, build_feature_tables
+
+    params = load_params("features")
+    settings = EngineSettings(threads=params["threads"], memory_limit_mb=params["memory_limit_mb"])
+    metrics = build_feature_tables(settings=settings)
+    _write_metrics("features", metrics)
+    console.print(
+        f"{metrics['features']} features for {metrics['rows']['train']:,} training and "
+        f"{metrics['rows']['production']:,} production clients in {paths.FEATURES_DIR}"
+    )
 
 
 @site_app.command("build")

@@ -78,7 +78,7 @@ def risk_score(probability: Any, threshold: float) -> Any:
     >>> risk_score(0.1, 0.2), risk_score(0.6, 0.2)
     (25.0, 75.0)
     >>> risk_score([0.05, 0.5], 0.1).round(2).tolist()
-    [25.0, 77.78]
+    [25.0, 72.22]
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
@@ -97,8 +97,8 @@ def probability_from_score(score: float, threshold: float) -> float:
 
     Examples
     --------
-    >>> probability_from_score(50, 0.2), probability_from_score(75, 0.2)
-    (0.2, 0.6)
+    >>> probability_from_score(50, 0.25), probability_from_score(75, 0.25)
+    (0.25, 0.625)
     """
     if not 0.0 <= score <= 100.0:
         raise ValueError(f"score must be in [0, 100], got {score}")

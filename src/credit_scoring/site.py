@@ -47,7 +47,7 @@ def site_variables(metrics_dir: Path = paths.METRICS_DIR) -> dict[str, Any]:
 #: Where the site stage writes the reader versions of the executed notebooks (git-ignored).
 READER_DIR = paths.ROOT / "rapports"
 #: The executed notebooks the site shows, by report name (= stage name).
-REPORTS = ("eda",)
+REPORTS = ("eda", "features")
 _HIDDEN_TAGS = {"parameters", "injected-parameters"}
 
 

@@ -403,8 +403,7 @@ def compute(applications: pd.DataFrame, levels: dict[str, list[str]]) -> pd.Data
     """Application features of each row, indexed by SK_ID_CURR, in input order.
 
     Columns missing from ``applications`` count as missing values; extra columns (TARGET
-    included) are ignored. NumPy arrays rather than pandas series: a served row costs
-    milliseconds, and element-wise operations give a row the same bits whatever the frame.
+    included) are ignored.
 
     Examples
     --------
@@ -417,6 +416,17 @@ def compute(applications: pd.DataFrame, levels: dict[str, list[str]]) -> pd.Data
     (True, True)
     """
     index = pd.Index(applications[CLIENT_ID].to_numpy(dtype="int64"), name=CLIENT_ID)
+    return pd.DataFrame(columns(applications, levels), index=index)
+
+
+def columns(
+    applications: pd.DataFrame, levels: dict[str, list[str]]
+) -> dict[str, Array | pd.Categorical]:
+    """Application features as arrays, in output order (see :func:`compute`).
+
+    NumPy arrays rather than pandas series: a served row costs milliseconds, and element-wise
+    operations give a row the same bits whatever the other rows.
+    """
     frame = applications
     out: dict[str, Array | pd.Categorical] = {}
     raw: dict[str, Array] = {}
@@ -489,7 +499,7 @@ def compute(applications: pd.DataFrame, levels: dict[str, list[str]]) -> pd.Data
         else:
             missing += np.isnan(raw[column])
     out["BUILDING_INFO_MISSING"] = missing / len(_BUILDING)
-    return pd.DataFrame(out, index=index)
+    return out
 
 
 def _row_sum(

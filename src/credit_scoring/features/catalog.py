@@ -131,6 +131,7 @@ class Grain:
     aggregates: dict[str, list[tuple[str, ...]]]
     # ORDER of rows for ``last``: the latest row has the largest key.
     order_key: str = ""
+    order_english: str = ""
     distinct_noun: dict[str, str] = field(default_factory=dict)
     # French names of ``rate`` and ``last`` features, by numerator / measure column.
     rate_noun: dict[str, str] = field(default_factory=dict)
@@ -219,7 +220,7 @@ class Grain:
             name = f"{tag}_LAST_{column}"
             label = self.last_label[column]
             sql = f"arg_max_null({s(column)}, {s(self.order_key)})"
-            english = f"{m.english} of the latest row ({self.order_key})"
+            english = f"{m.english} of the latest {self.order_english}"
             unit, direction = ("", m.direction) if m.kind == "flag" else (m.unit, m.direction)
         elif m.kind == "flag" and func == "mean":
             name = f"{tag}_{column}_SHARE"
@@ -384,7 +385,6 @@ _INSTALMENTS = Grain(
         ],
         "365D": [
             ("count",),
-            ("nunique", "SK_ID_PREV"),
             ("mean", "DPD"),
             ("max", "DPD"),
             ("sum", "DPD"),
@@ -1001,7 +1001,9 @@ _PREVIOUS = Grain(
             ("max", "DAYS_LAST_DUE_1ST_VERSION"),
         ],
     },
-    order_key="(DAYS_DECISION, SK_ID_PREV)",
+    # The decision day, then the application id (below 10^10) to break ties: a BIGINT key.
+    order_key="whole(DAYS_DECISION) * 10000000000 + SK_ID_PREV",
+    order_english="previous application (by decision day)",
     last_label={
         "IS_REFUSED": "Dernière demande de crédit refusée",
         "AMT_APPLICATION": "Montant demandé lors de la dernière demande",

@@ -5,12 +5,22 @@ Computed element-wise once application and history features are side by side.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
-import pandas as pd
 
 from credit_scoring.features.catalog import Feature
 
 _INCOME = "AMT_INCOME_TOTAL"
+#: The history features the cross features read.
+INPUTS = (
+    "BURO_ACTIVE_AMT_CREDIT_SUM_DEBT_SUM",
+    "BURO_ACTIVE_AMT_ANNUITY_SUM",
+    "PREV_RUNNING_AMT_ANNUITY_SUM",
+    "PREV_APPROVED_AMT_CREDIT_MEAN",
+    "INST_365D_AMT_PAYMENT_SUM",
+    "CC_CARD_CURRENT_BALANCE_SUM",
+)
 
 
 def cross_features() -> list[Feature]:
@@ -76,32 +86,32 @@ def cross_features() -> list[Feature]:
     ]
 
 
-def _divide(a: pd.Series, b: pd.Series) -> pd.Series:
+def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = a / b
-    return out.where(np.isfinite(out))
+    out[~np.isfinite(out)] = np.nan
+    return out
 
 
-def compute(application: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    """Cross features of rows aligned on the same index."""
+def compute(
+    application: Mapping[str, np.ndarray], history: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Cross features of aligned rows: float64 arrays by name, in output order."""
     income = application[_INCOME]
     buro_annuity = history["BURO_ACTIVE_AMT_ANNUITY_SUM"]
     prev_annuity = history["PREV_RUNNING_AMT_ANNUITY_SUM"]
-    return pd.DataFrame(
-        {
-            "BURO_ACTIVE_DEBT_TO_INCOME": _divide(
-                history["BURO_ACTIVE_AMT_CREDIT_SUM_DEBT_SUM"], income
-            ),
-            "BURO_ACTIVE_ANNUITY_TO_INCOME": _divide(buro_annuity, income),
-            "PREV_RUNNING_ANNUITY_TO_INCOME": _divide(prev_annuity, income),
-            "CREDIT_TO_PREV_APPROVED_MEAN": _divide(
-                application["AMT_CREDIT"], history["PREV_APPROVED_AMT_CREDIT_MEAN"]
-            ),
-            "INST_365D_PAYMENT_TO_INCOME": _divide(history["INST_365D_AMT_PAYMENT_SUM"], income),
-            "CC_BALANCE_TO_INCOME": _divide(history["CC_CARD_CURRENT_BALANCE_SUM"], income),
-            "TOTAL_ANNUITY_TO_INCOME": _divide(
-                application["AMT_ANNUITY"] + buro_annuity + prev_annuity, income
-            ),
-        },
-        index=application.index,
-    )
+    return {
+        "BURO_ACTIVE_DEBT_TO_INCOME": _divide(
+            history["BURO_ACTIVE_AMT_CREDIT_SUM_DEBT_SUM"], income
+        ),
+        "BURO_ACTIVE_ANNUITY_TO_INCOME": _divide(buro_annuity, income),
+        "PREV_RUNNING_ANNUITY_TO_INCOME": _divide(prev_annuity, income),
+        "CREDIT_TO_PREV_APPROVED_MEAN": _divide(
+            application["AMT_CREDIT"], history["PREV_APPROVED_AMT_CREDIT_MEAN"]
+        ),
+        "INST_365D_PAYMENT_TO_INCOME": _divide(history["INST_365D_AMT_PAYMENT_SUM"], income),
+        "CC_BALANCE_TO_INCOME": _divide(history["CC_CARD_CURRENT_BALANCE_SUM"], income),
+        "TOTAL_ANNUITY_TO_INCOME": _divide(
+            application["AMT_ANNUITY"] + buro_annuity + prev_annuity, income
+        ),
+    }

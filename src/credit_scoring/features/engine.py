@@ -11,6 +11,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from credit_scoring.data.schema import CLIENT_ID, DAYS_SENTINEL, TABLES
 from credit_scoring.features.catalog import (
@@ -40,7 +42,11 @@ class EngineSettings:
     """DuckDB resources: the batch must fit in 6 GB on a 2-core machine."""
 
     threads: int = 2
-    memory_limit: str = "3GB"
+    memory_limit_mb: int = 3000
+
+    def worker(self) -> EngineSettings:
+        """Settings of one of ``threads`` single-threaded workers sharing these resources."""
+        return EngineSettings(1, max(256, self.memory_limit_mb // max(1, self.threads)))
 
 
 DEFAULT_SETTINGS = EngineSettings()
@@ -72,7 +78,7 @@ def connection(settings: EngineSettings = DEFAULT_SETTINGS) -> duckdb.DuckDBPyCo
         spill = Path(tempfile.gettempdir()) / f"credit_scoring_duckdb_{os.getpid()}"
         for statement in (
             f"SET threads = {int(settings.threads)}",
-            f"SET memory_limit = '{settings.memory_limit}'",
+            f"SET memory_limit = '{int(settings.memory_limit_mb)}MB'",
             f"SET temp_directory = '{_quote(spill)}'",
             "SET enable_progress_bar = false",
             # Rows are put in client order afterwards; DuckDB may return them in any order.
@@ -121,8 +127,13 @@ def _create_views(
     for table in SIDE_TABLES:
         where = client_filter
         if table == "bureau_balance" and client_ids is not None:
-            # No client id in bureau_balance: its credits are those of the filtered bureau.
+            # No client id in bureau_balance: its credits are those of the filtered bureau,
+            # written out when few so that row groups are skipped on their statistics.
             where = "WHERE SK_ID_BUREAU IN (SELECT SK_ID_BUREAU FROM bureau)"
+            if len(client_ids) <= LITERAL_FILTER_MAX:
+                credits = con.sql("SELECT SK_ID_BUREAU FROM bureau").to_arrow_table()
+                listed = ", ".join(str(i) for i in credits.column(0).to_pylist()) or "NULL"
+                where = f"WHERE SK_ID_BUREAU IN ({listed})"
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * "
             f"FROM read_parquet('{_quote(table_path(history_dir, table))}') {where}"
@@ -156,39 +167,83 @@ def history_aggregates(
     restrict: bool = True,
     settings: EngineSettings = DEFAULT_SETTINGS,
 ) -> pd.DataFrame:
-    """Every history aggregate of ``client_ids``: one float64 row each, in their order.
+    """:func:`history_table` as a data frame indexed by SK_ID_CURR."""
+    table = history_table(client_ids, history_dir, restrict=restrict, settings=settings)
+    frame = table.to_pandas()
+    frame.index = pd.Index(pd.array(client_ids, dtype="int64"), name=CLIENT_ID)
+    return frame
+
+
+def _grain_table(
+    grain: Grain,
+    ids: pa.Array,
+    history_dir: Path,
+    restrict: bool,
+    settings: EngineSettings,
+) -> pa.Table:
+    """One grain's aggregates of the clients ``ids``, computed on this thread's connection."""
+    con = connection(settings)
+    con.register("_clients", pa.table({CLIENT_ID: ids}))
+    try:
+        _create_views(con, history_dir, ids.to_pylist() if restrict else None)
+        return con.sql(grain_query(grain)).to_arrow_table()
+    finally:
+        con.unregister("_clients")
+
+
+def history_table(
+    client_ids: Sequence[int],
+    history_dir: Path,
+    *,
+    restrict: bool = True,
+    settings: EngineSettings = DEFAULT_SETTINGS,
+) -> pa.Table:
+    """Every history aggregate of ``client_ids``: float64 columns, one row per client, in order.
 
     A client without rows in a table gets 0 for its counts and sums, missing for the rest.
     ``restrict=False`` reads every history row instead of those of ``client_ids`` only: the same
     result, cheaper when ``client_ids`` is nearly everyone (the batch).
     """
-    con = connection(settings)
-    index = pd.Index(pd.array(client_ids, dtype="int64"), name=CLIENT_ID)
-    con.register("_clients", pa.table({CLIENT_ID: pa.array(client_ids, type=pa.int64())}))
-    try:
-        _create_views(con, Path(history_dir), client_ids if restrict else None)
-        # One query per grain: DuckDB plans a query's cost per expression, and seven narrow
-        # queries assembled here plan faster than one wide join of them.
-        parts = []
-        for grain in GRAINS:
-            table = con.sql(grain_query(grain)).to_arrow_table()
-            table = table.cast(
-                pa.schema(
-                    [
-                        (n, pa.int64() if n == CLIENT_ID else pa.float64())
-                        for n in table.column_names
-                    ]
-                )
-            )
-            part = table.to_pandas().set_index(CLIENT_ID).reindex(index)
-            parts.append(part)
-            del table
-    finally:
-        con.unregister("_clients")
-    history = pd.concat(parts, axis=1, copy=False)
-    zero = [f.name for f in history_features() if f.func in ZERO_WHEN_EMPTY]
-    history[zero] = history[zero].fillna(0.0)
-    return history
+    ids = pa.array(client_ids, type=pa.int64())
+    history_dir = Path(history_dir)
+    # One query per grain: DuckDB's planning cost grows with the expressions of a query, and
+    # seven narrow queries put side by side here plan faster than one wide join of them.
+    if len(client_ids) <= LITERAL_FILTER_MAX or settings.threads <= 1:
+        tables = [_grain_table(g, ids, history_dir, restrict, settings) for g in GRAINS]
+    else:
+        # Wide hash aggregations scale poorly across threads (each thread keeps states of every
+        # client): grains run side by side on single-threaded connections instead, ~30 % faster.
+        longest_first = sorted(GRAINS, key=lambda g: _COST[g.name], reverse=True)
+        with ThreadPoolExecutor(settings.threads) as pool:
+            futures = {
+                g.name: pool.submit(_grain_table, g, ids, history_dir, restrict, settings.worker())
+                for g in longest_first
+            }
+            tables = [futures[g.name].result() for g in GRAINS]
+    names: list[str] = []
+    columns: list[pa.ChunkedArray] = []
+    for grain, table in zip(GRAINS, tables, strict=True):
+        # Row of each requested client in this grain's result (null: no rows for him).
+        rows = pc.index_in(ids, value_set=table.column(CLIENT_ID).combine_chunks())
+        for feature in (f for f in history_features() if f.grain == grain.name):
+            column = table.column(feature.name).cast(pa.float64()).take(rows)
+            if feature.func in ZERO_WHEN_EMPTY:
+                column = pc.fill_null(column, 0.0)
+            names.append(feature.name)
+            columns.append(column)
+    return pa.Table.from_arrays(columns, names=names)
+
+
+# Relative cost of each grain at full scale: the longest start first.
+_COST = {
+    "bureau": 5,
+    "installments_payments": 3,
+    "previous_application": 3,
+    "POS_CASH_balance": 1.2,
+    "credit_card_balance": 1.2,
+    "POS_CASH_loans": 0.7,
+    "credit_card_cards": 0.4,
+}
 
 
 def category_levels_from(path: Path, columns: Sequence[str]) -> dict[str, list[str]]:

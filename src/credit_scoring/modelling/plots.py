@@ -29,36 +29,48 @@ def plot_comparison(results: pd.DataFrame) -> Figure:
     """Cost per client and ROC AUC of every model x strategy, mean +/- std over folds."""
     models = [m for m in MODEL_LABELS_FR if m in set(results["model"])]
     strategies = [s for s in STRATEGY_LABELS_FR if s in set(results["strategy"])]
-    fig, axes = plt.subplots(
-        1, 2, figsize=(10, 0.55 * len(models) * len(strategies) ** 0.5 + 2), sharey=True
-    )
     height = 0.8 / len(strategies)
-    y = np.arange(len(models))
-    for j, strategy in enumerate(strategies):
-        rows = results.set_index("model").loc[lambda d, s=strategy: d["strategy"] == s]
-        for ax, metric in zip(axes, ("cost_per_client", "roc_auc"), strict=True):
-            present = [m for m in models if m in rows.index]
-            pos = y[[models.index(m) for m in present]] + (j - (len(strategies) - 1) / 2) * height
-            ax.barh(
-                pos,
-                rows.loc[present, f"{metric}_mean"],
-                height=height,
-                xerr=rows.loc[present, f"{metric}_std"],
-                color=STRATEGY_COLOURS[strategy],
-                label=STRATEGY_LABELS_FR[strategy],
-                error_kw={"elinewidth": 0.8},
-            )
-    axes[0].set_yticks(y, [MODEL_LABELS_FR[m] for m in models])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(results) + 1.8), sharey=True)
+    table = results.set_index(["model", "strategy"])
+    labelled: set[str] = set()
+    for i, model in enumerate(models):
+        present = [s for s in strategies if (model, s) in table.index]
+        for j, strategy in enumerate(present):
+            row = table.loc[(model, strategy)]
+            pos = i + (j - (len(present) - 1) / 2) * height  # the bars of a model centred on it
+            label = None if strategy in labelled else STRATEGY_LABELS_FR[strategy]
+            labelled.add(strategy)
+            for ax, metric in zip(axes, ("cost_per_client", "roc_auc"), strict=True):
+                ax.barh(
+                    pos,
+                    row[f"{metric}_mean"],
+                    height=height,
+                    xerr=row[f"{metric}_std"],
+                    color=STRATEGY_COLOURS[strategy],
+                    label=label if ax is axes[0] else None,
+                    error_kw={"elinewidth": 0.8},
+                )
+    axes[0].set_yticks(np.arange(len(models)), [MODEL_LABELS_FR[m] for m in models])
     axes[0].invert_yaxis()
     axes[0].set_xlabel("Coût métier par client (plus bas = mieux)")
     axes[1].set_xlabel("AUC ROC (plus haut = mieux)")
-    low = results.loc[results["model"] != "dummy", "roc_auc_mean"].min()
-    axes[1].set_xlim(max(0.5, low - 0.05), min(1.0, results["roc_auc_mean"].max() + 0.03))
-    axes[1].legend(title="Rééquilibrage", loc="lower right", fontsize=8, title_fontsize=8)
+    contenders = results[results["model"] != "dummy"]
+    if len(contenders):
+        low = (contenders["roc_auc_mean"] - contenders["roc_auc_std"]).min()
+        high = (contenders["roc_auc_mean"] + contenders["roc_auc_std"]).max()
+        axes[1].set_xlim(max(0.5, low - 0.02), min(1.0, high + 0.01))
     for ax in axes:
         _tidy(ax)
+    fig.legend(
+        title="Rééquilibrage",
+        loc="lower center",
+        ncol=len(strategies),
+        fontsize=8,
+        title_fontsize=8,
+        frameon=False,
+    )
     fig.suptitle("Comparaison des modèles et des stratégies de rééquilibrage (validation croisée)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 

@@ -53,7 +53,8 @@ def tracking_uri(mlflow_dir: Path = paths.MLFLOW_DIR) -> str:
     return f"sqlite:///{Path(mlflow_dir).resolve() / DB_FILE}"
 
 
-def _mlflow() -> Any:
+def import_mlflow() -> Any:
+    """``mlflow``, imported with telemetry off."""
     # Telemetry tries the network; these machines have none.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
@@ -63,7 +64,7 @@ def _mlflow() -> Any:
 
 def configure(mlflow_dir: Path = paths.MLFLOW_DIR, uri: str | None = None) -> str:
     """Point MLflow (tracking and registry) at the project store; return its URI."""
-    mlflow = _mlflow()
+    mlflow = import_mlflow()
     if uri is None:
         Path(mlflow_dir).mkdir(parents=True, exist_ok=True)
         uri = tracking_uri(mlflow_dir)
@@ -74,7 +75,7 @@ def configure(mlflow_dir: Path = paths.MLFLOW_DIR, uri: str | None = None) -> st
 
 def experiment_id(name: str, mlflow_dir: Path = paths.MLFLOW_DIR) -> str:
     """The id of experiment ``name``, created with its artifacts under ``mlflow_dir``."""
-    mlflow = _mlflow()
+    mlflow = import_mlflow()
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return str(found.experiment_id)
@@ -125,7 +126,7 @@ def log_run(
     tags: dict[str, str] | None = None,
 ) -> str:
     """Log a finished step as a child run of the active run; return its id."""
-    mlflow = _mlflow()
+    mlflow = import_mlflow()
     with mlflow.start_run(run_name=run_name, nested=True) as run:
         if params:
             mlflow.log_params(flat_params(params))
@@ -169,7 +170,7 @@ def _schema_step(model: Any) -> Any:
 def log_model(model: Any, X_example: pd.DataFrame, contract: dict[str, Any]) -> Any:
     """Log ``model`` in the active run with signature, input example and ``contract``
     (threshold, review band, features...) as metadata; return MLflow's ``ModelInfo``."""
-    _mlflow()
+    import_mlflow()
     import mlflow.sklearn
 
     schema = _schema_step(model)
@@ -192,7 +193,7 @@ def register(
 ) -> str:
     """Register ``model_uri`` as a new version of ``name``, tag it, point ``alias`` at it;
     return the version."""
-    mlflow = _mlflow()
+    mlflow = import_mlflow()
     client = mlflow.MlflowClient()
     version = mlflow.register_model(model_uri, name)
     for key, value in (tags or {}).items():
@@ -224,14 +225,21 @@ def load_registered(
     tracking_uri
         The store; default: the project store under ``data/mlflow/``.
     """
-    _mlflow()
+    import_mlflow()
     import mlflow.sklearn
     from mlflow.models import get_model_info
 
     uri = configure(uri=tracking_uri) if tracking_uri else configure()
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-    version = client.get_model_version_by_alias(name, alias)
-    model_uri = f"models:/{name}@{alias}"
+    try:
+        version = client.get_model_version_by_alias(name, alias)
+    except mlflow.exceptions.MlflowException as error:
+        raise LookupError(
+            f"no model {name}@{alias} in the MLflow store {uri}: run the train stage "
+            f"(dvc repro train) first"
+        ) from error
+    # The version itself, not the alias: the alias may move between the two calls.
+    model_uri = f"models:/{name}/{version.version}"
     model = mlflow.sklearn.load_model(model_uri)
     contract = dict((get_model_info(model_uri).metadata or {}).get(CONTRACT_KEY, {}))
     if not contract:  # older versions: the settings only as version tags

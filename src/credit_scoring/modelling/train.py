@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
 from credit_scoring import paths
 from credit_scoring.modelling import plots, registry
@@ -263,7 +264,7 @@ def _tune(
     p: TrainParams, model: Model, strategy: Strategy, X: pd.DataFrame, y: np.ndarray
 ) -> tuple[TuningResult, int]:
     """Step 3: Optuna on the best pair, in a ``tuning`` run with one child run per trial."""
-    mlflow = registry._mlflow()
+    mlflow = registry.import_mlflow()
     X_tune, y_tune = stratified_subsample(X, y, p.tune_rows, p.seed)
     with mlflow.start_run(run_name=f"tuning {model} + {strategy}", nested=True):
         mlflow.log_params(
@@ -380,9 +381,24 @@ def train_pipeline(
         choice is made, and only for the test split.
     """
     p = TrainParams.from_dict(params)
+    # BLAS threads (logistic regression, SMOTE's neighbours) follow n_jobs like the boosters'
+    # OpenMP threads: on a busy machine, spinning BLAS threads slow everything down.
+    with threadpool_limits(limits=p.n_jobs, user_api="blas"):
+        return _train(
+            p, Path(features_dir), Path(models_dir), Path(metrics_dir), Path(mlflow_dir), truth_file
+        )
+
+
+def _train(
+    p: TrainParams,
+    features_dir: Path,
+    models_dir: Path,
+    metrics_dir: Path,
+    mlflow_dir: Path,
+    truth_file: Path | str | None,
+) -> dict[str, Any]:
     started = time.perf_counter()
     timer = _Timer()
-    models_dir, metrics_dir = Path(models_dir), Path(metrics_dir)
     plot_dir = models_dir / PLOTS_DIR
     plot_dir.mkdir(parents=True, exist_ok=True)
     metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -399,7 +415,7 @@ def train_pipeline(
     X_test, y_test = X.iloc[test_idx], y[test_idx]
     log.info("%d training and %d test clients, %d features", len(y_train), len(y_test), X.shape[1])
 
-    mlflow = registry._mlflow()
+    mlflow = registry.import_mlflow()
     registry.configure(mlflow_dir)
     experiment = registry.experiment_id(p.experiment, mlflow_dir)
     with mlflow.start_run(experiment_id=experiment, run_name="train") as parent:

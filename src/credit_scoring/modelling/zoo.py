@@ -135,23 +135,30 @@ class FrameSchema(TransformerMixin, BaseEstimator):
         if missing:
             shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
             raise KeyError(f"{len(missing)} feature(s) missing from the input: {shown}")
-        data: dict[str, Any] = {}
-        for name in self.columns_:
+        numeric = [c for c in self.columns_ if c not in self.categories_]
+        try:  # one block conversion: hundreds of float64 columns, copied once
+            block = X[numeric].to_numpy(dtype=np.float64, copy=True)
+        except (TypeError, ValueError):  # text in a numeric column: coerce column by column
+            block = (
+                np.column_stack(
+                    [
+                        pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float64)
+                        for c in numeric
+                    ]
+                )
+                if numeric
+                else np.empty((len(X), 0))
+            )
+        block[np.isinf(block)] = np.nan
+        out = pd.DataFrame(block, columns=numeric, index=X.index)
+        for name, levels in self.categories_.items():
             col = X[name]
-            if name in self.categories_:
-                levels = self.categories_[name]
-                values = col if isinstance(col.dtype, pd.CategoricalDtype) else col.astype(object)
-                if (
-                    not isinstance(col.dtype, pd.CategoricalDtype)
-                    and levels
-                    and isinstance(levels[0], str)
-                ):
-                    values = values.where(values.isna(), values.astype(str))
-                data[name] = pd.Categorical(values, categories=levels)
-            else:
-                num = pd.to_numeric(col, errors="coerce").astype("float64")
-                data[name] = num.where(np.isfinite(num))
-        return pd.DataFrame(data, index=X.index)
+            if not isinstance(col.dtype, pd.CategoricalDtype):
+                col = col.astype(object)
+                if levels and isinstance(levels[0], str):
+                    col = col.where(col.isna(), col.astype(str))
+            out[name] = pd.Categorical(col, categories=levels)
+        return out[self.columns_] if self.categories_ else out
 
     def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.object_]:
         """The training columns."""
@@ -173,18 +180,16 @@ _categorical = make_column_selector(dtype_include="category")
 
 
 def dense_preprocessor() -> ColumnTransformer:
-    """Median imputation with missing-value indicators, scaling, one-hot encoding.
+    """Mean imputation with missing-value indicators, scaling, one-hot encoding.
 
     The logistic regression needs it; SMOTE needs it too (its nearest neighbours need
     complete, comparable, numeric rows), whatever model follows.
     """
     numeric = make_pipeline(
-        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        SimpleImputer(strategy="mean", add_indicator=True, keep_empty_features=True),
         StandardScaler(),
     )
-    categorical = OneHotEncoder(
-        handle_unknown="infrequent_if_exist", min_frequency=20, sparse_output=False
-    )
+    categorical = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
     return ColumnTransformer(
         [("num", numeric, _numeric), ("cat", categorical, _categorical)],
         verbose_feature_names_out=False,

@@ -8,19 +8,19 @@ probability: ``twin_truth.parquet`` holds it, so models can be compared with an 
 
 Examples
 --------
->>> import tempfile, pandas as pd
+>>> import shutil, tempfile
+>>> from pathlib import Path
+>>> import pandas as pd
 >>> out = Path(tempfile.mkdtemp()) / "twin"
 >>> manifest = generate_twin(TwinConfig(clients=300, seed=1), out, progress=False)
 >>> manifest["rows"]["application_train"], manifest["rows"]["application_test"]
 (300, 48)
 >>> pd.read_csv(out / "bureau.csv").columns[:2].tolist()
 ['SK_ID_CURR', 'SK_ID_BUREAU']
->>> import shutil; shutil.rmtree(out.parent)
+>>> shutil.rmtree(out.parent)
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from ._generate import (
     GENERATOR_VERSION,
@@ -39,6 +39,3 @@ __all__ = [
     "expected_rows",
     "generate_twin",
 ]
-
-# Path is re-exported only for the doctest above.
-del Path

@@ -122,13 +122,12 @@ def bureau_chunk(
     status = np.where(ended & (rng.random(n) < 0.04), 1, status)
     closed = status == 0
     # A sold credit leaves the lender a few months into its episode: its monthly reports
-    # end there ('C' afterwards), and half the lenders record that date as the end.
+    # end there ('C' afterwards); DAYS_ENDDATE_FACT stays for credits the client closed.
     sold = status == 2
     sold_month = np.minimum(
         ep_start + 3 + np.floor(rng.random(n) * np.maximum(-ep_start - 3, 0)).astype(np.int64),
         -1,
     )
-    sold_day = np.minimum(np.floor(sold_month * DAYS_PER_MONTH) + rng.integers(0, 30, n), -1)
 
     days_overdue = np.where(
         overdue_now,
@@ -181,7 +180,6 @@ def bureau_chunk(
     far_future = card & (rng.random(n) < 0.06)
     enddate = np.where(far_future, rng.integers(30_000, 31_200, n), planned_end)
     fact = np.where(closed, np.minimum(actual_end, -1), np.nan)
-    fact = np.where(sold & (rng.random(n) < 0.5), sold_day, fact)
     fact = np.where(np.isnan(fact), np.nan, np.maximum(fact, days_credit))
     update = np.where(
         closed,

@@ -13,6 +13,7 @@ reveal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 from scipy.special import betaincinv, ndtr, ndtri
@@ -33,6 +34,7 @@ from ._core import (
     distinct_ids,
     latent,
     level_shares,
+    load_profile,
     logit,
     missing_rate,
     quantile_function,
@@ -117,6 +119,7 @@ class Clients:
     bureau_monthly: BoolArray
     n_previous: IntArray
     intercept: float = 0.0
+    #: Per-driver logit contributions, for inspecting the signal (never written out).
     extras: dict[str, FloatArray] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -126,9 +129,9 @@ class Clients:
 # --------------------------------------------------------------------------- helpers
 
 
-def _shares_with_rare(column: str, *, drop: tuple[str, ...] = ()) -> dict[str, float]:
+def _shares_with_rare(column: str) -> dict[str, float]:
     """Profile shares with rare levels set to their full-data frequency."""
-    shares = {k: v for k, v in level_shares(APP, column).items() if k not in drop}
+    shares = dict(level_shares(APP, column))
     rare = {k: c / _KAGGLE_TRAIN for k, c in RARE_LEVELS.get(column, {}).items()}
     for k in rare:
         shares.pop(k, None)
@@ -172,7 +175,7 @@ def _level_effect(column: str, cat: Cat, shrink: float, prior_rows: float = 150.
     """Logit effect of each row's level: the profile's univariate default rate of the
     level against the overall rate, shrunk towards zero for small sample counts."""
     entry = column_profile(APP, column)
-    base = logit(0.0824)
+    base = float(logit(load_profile()["tables"][APP]["target_rate"]))
     effects = np.zeros(len(cat.levels) + 1)  # the last slot is the missing level (code -1)
     for level, stat in entry.get("default_rate_by_level", {}).items():
         rate = min(max(stat["rate"], 0.01), 0.5)
@@ -238,7 +241,7 @@ def build_clients(
     base = np.array([inc_shares[k] for k in inc_levels])
     weights = np.tile(base, (n, 1))
     pens = inc_levels.index("Pensioner")
-    weights[:, pens] *= np.exp(0.45 * s)
+    weights[:, pens] *= np.exp(0.35 * s)
     income_type = weighted_levels(rng, weights, inc_levels)
     income_type = _train_only(rng, income_type, "NAME_INCOME_TYPE", is_test)
     col["NAME_INCOME_TYPE"] = income_type
@@ -466,7 +469,9 @@ def _with_missing(rng: np.random.Generator, cat: Cat, column: str) -> Cat:
     return Cat(codes, cat.levels)
 
 
-_PENSIONER_AGE = (1.3, 0.5)  # latent mean and sd of the pensioners' age
+#: Latent mean and sd of the pensioners' age: mostly 55-67 (retirement at 55 for women,
+#: 60 for men), a few younger (disability).
+_PENSIONER_AGE = (1.3, 0.5)
 
 
 def _age(
@@ -484,13 +489,14 @@ def _age(
         mu_p + sd_p * rng.standard_normal(n),
         mu_w + sd_w * rng.standard_normal(n),
     )
-    z = z + 0.45 * drift  # production drift: an older population
+    z = z + 0.35 * drift  # production drift: an older population
     u = share * ndtr((z - mu_p) / sd_p) + (1 - share) * ndtr((z - mu_w) / sd_w)
     days_birth = quantile_function(APP, "DAYS_BIRTH")(1.0 - u)
     age_days = np.clip(-np.round(days_birth), 20 * 365.25 + 1, 69.2 * 365.25).astype(np.int64)
     return age_days, z
 
 
+@cache
 def _employment_qf() -> QuantileFunction:
     """Employment length among the employed: the profile mixes in the sentinel, so its
     quantile levels are rescaled by the employed share; the default-rate quintile edges
@@ -515,10 +521,10 @@ def _employment_qf() -> QuantileFunction:
 def _employment(
     rng: np.random.Generator, z_age: FloatArray, age_days: IntArray, not_employed: BoolArray
 ) -> IntArray:
-    z = latent(rng, len(z_age), (0.45, standardise(z_age)))
+    z = latent(rng, len(z_age), (0.6, standardise(z_age)))
     length = _employment_qf().of_normal(z)
     cap = age_days - 16 * 365.25
-    length = np.clip(np.round(np.minimum(length, cap * rng.uniform(0.6, 1.0, len(z)))), 1, None)
+    length = np.clip(np.round(np.minimum(length, cap * rng.uniform(0.75, 1.0, len(z)))), 1, None)
     return np.where(not_employed, 0, length).astype(np.int64)
 
 
@@ -801,7 +807,7 @@ def _contract(
     # Term grows with the amount; yearly rate priced on risk.
     term_u = ndtr(latent(rng, n, (0.35, standardise(np.log(goods))), (0.15, g)))
     term = _CASH_TERMS[categorical_from_uniform(term_u, _CASH_TERM_SHARES)]
-    rate = np.clip(0.135 + 0.035 * latent(rng, n, (0.6, g)), 0.05, 0.35) / 12.0
+    rate = np.clip(0.16 + 0.035 * latent(rng, n, (0.6, g)), 0.05, 0.35) / 12.0
     annuity = credit * rate / (1.0 - (1.0 + rate) ** -term)
 
     # Revolving loans: a round limit tied to income, annuity 5 % (sometimes 10 %) of it.

@@ -20,7 +20,7 @@ from ._bureau import BUREAU_ID_SPAN, BUREAU_ID_START, bureau_chunk
 from ._clients import Clients, build_clients
 from ._core import KAGGLE_CLIENTS, Column, IntArray, child_rng, distinct_ids
 from ._previous import PREVIOUS_ID_SPAN, PREVIOUS_ID_START, previous_chunk
-from ._writer import CsvTableWriter, atomic_directory
+from ._writer import BackgroundWriter, CsvTableWriter, atomic_directory
 
 #: Bumped whenever the same config would produce different files.
 GENERATOR_VERSION = "twin-1.0.0"
@@ -35,6 +35,7 @@ MANIFEST_FILE = "twin.json"
 CHUNK_CLIENTS = 16_384
 
 _APP_TABLES = ("application_train", "application_test")
+ChunkFn = Callable[..., dict[str, dict[str, Column]]]
 _BUREAU_TABLES = ("bureau", "bureau_balance")
 _PREVIOUS_TABLES = (
     "previous_application",
@@ -149,39 +150,38 @@ def _write_side_tables(
     tmp: Path,
     progress: _Progress,
 ) -> dict[str, int]:
-    rows: dict[str, int] = {}
-    writers = {name: CsvTableWriter(tmp, TABLES[name]) for name in _BUREAU_TABLES}
+    """Generate and write the six side tables, chunk by chunk of clients."""
+    stages: tuple[tuple[str, tuple[str, ...], IntArray, int, int, ChunkFn], ...] = (
+        ("bureau", _BUREAU_TABLES, clients.n_bureau, BUREAU_ID_START, BUREAU_ID_SPAN, bureau_chunk),
+        (
+            "previous",
+            _PREVIOUS_TABLES,
+            clients.n_previous,
+            PREVIOUS_ID_START,
+            PREVIOUS_ID_SPAN,
+            previous_chunk,
+        ),
+    )
+    writers = {
+        name: CsvTableWriter(tmp, TABLES[name]) for name in (*_BUREAU_TABLES, *_PREVIOUS_TABLES)
+    }
+    background = BackgroundWriter()
     try:
-        ids, offsets = _reserve_ids(
-            config.seed, 2, clients.n_bureau, BUREAU_ID_START, BUREAU_ID_SPAN
-        )
-        for i, part in _chunks(len(clients)):
-            own = ids[offsets[part.start] : offsets[part.stop]]
-            tables = bureau_chunk(config.seed, i, clients, part, own)
-            for name, cols in tables.items():
-                writers[name].write(cols)
-            progress.step(f"bureau {part.stop}/{len(clients)}")
+        for stage, (label, _, counts, start, span, chunk_fn) in enumerate(stages):
+            ids, offsets = _reserve_ids(config.seed, 2 + stage, counts, start, span)
+            for i, part in _chunks(len(clients)):
+                own = ids[offsets[part.start] : offsets[part.stop]]
+                for name, cols in chunk_fn(config.seed, i, clients, part, own).items():
+                    background.submit(writers[name], cols)
+                progress.step(f"{label} {part.stop}/{len(clients)}")
+        background.close()
+    except BaseException:
+        background.close(check=False)
+        raise
     finally:
         for w in writers.values():
             w.close()
-    rows.update({name: w.rows for name, w in writers.items()})
-
-    writers = {name: CsvTableWriter(tmp, TABLES[name]) for name in _PREVIOUS_TABLES}
-    try:
-        ids, offsets = _reserve_ids(
-            config.seed, 3, clients.n_previous, PREVIOUS_ID_START, PREVIOUS_ID_SPAN
-        )
-        for i, part in _chunks(len(clients)):
-            own = ids[offsets[part.start] : offsets[part.stop]]
-            tables = previous_chunk(config.seed, i, clients, part, own)
-            for name, cols in tables.items():
-                writers[name].write(cols)
-            progress.step(f"previous {part.stop}/{len(clients)}")
-    finally:
-        for w in writers.values():
-            w.close()
-    rows.update({name: w.rows for name, w in writers.items()})
-    return rows
+    return {name: w.rows for name, w in writers.items()}
 
 
 def generate_twin(config: TwinConfig, out_dir: Path, *, progress: bool = True) -> dict[str, Any]:
@@ -256,6 +256,3 @@ def _finish(
     }
     (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
-
-
-ChunkFn = Callable[..., dict[str, dict[str, Column]]]

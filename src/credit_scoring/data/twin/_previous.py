@@ -535,7 +535,7 @@ def _instalment_history(
 
     early = (term >= 2) & (rng.random(k) < 0.4)
     early_at = np.where(early, 1 + np.floor(rng.random(k) * (term - 1)).astype(np.int64), term)
-    stop = (n_due >= 1) & (rng.random(k) < sigmoid(-5.3 + 1.1 * hb))
+    stop = (n_due >= 1) & (rng.random(k) < sigmoid(-5.9 + 1.2 * hb))
     stop_at = np.where(stop, 1 + np.floor(rng.random(k) * np.maximum(n_due, 1)).astype(np.int64), 0)
     end_k = np.minimum(early_at, term)
     last_due = first_due + step[end_k - 1]
@@ -557,7 +557,7 @@ def _instalment_history(
     loan, pos = expand(paid_count)
     number = pos + 1
     day = first_due[loan] + step[pos]
-    late_rate = sigmoid(-3.0 + 0.9 * hb)
+    late_rate = sigmoid(-3.5 + 1.1 * hb)
     short_rate = sigmoid(-4.0 + 0.8 * hb)
     m = len(loan)
     late = rng.random(m) < late_rate[loan]
@@ -574,13 +574,19 @@ def _instalment_history(
     version = np.where(restructured[loan] & (number >= restructure_at[loan]), version + 1, version)
     short = rng.random(m) < short_rate[loan]
     share = np.where(short, rng.uniform(0.1, 0.95, m), 1.0)
-    split = ~short & (rng.random(m) < 0.18)
+    split = ~short & (rng.random(m) < 0.34)
     share = np.where(split, rng.uniform(0.2, 0.8, m), share)
     payment = np.round(amount * share, 3)
-    # The rest of a split or short instalment comes in a second row a little later.
+    # The rest comes in a second row: for a split payment by the due date (or with a late
+    # first part), for a short one some days later, often late.
     second = split | (short & (rng.random(m) < 0.6))
     s_idx = np.flatnonzero(second)
-    second_entry = np.minimum(entry[s_idx] + rng.integers(0, 25, len(s_idx)), -1)
+    later = entry[s_idx] + rng.integers(0, 25, len(s_idx))
+    on_time = np.minimum(later, np.maximum(day[s_idx], entry[s_idx]))
+    second_entry = np.minimum(np.where(split[s_idx], on_time, later), -1)
+    # Days past due of an instalment: its last payment against its due date.
+    days_late = entry - day
+    days_late[s_idx] = np.maximum(days_late[s_idx], second_entry - day[s_idx])
     inst = {
         "SK_ID_PREV": np.concatenate([ids[loan], ids[loan[s_idx]]]),
         "SK_ID_CURR": np.concatenate([client[loan], client[loan[s_idx]]]),
@@ -613,10 +619,10 @@ def _instalment_history(
 
     dpd = np.zeros(len(month), dtype=np.int64)
     offsets = np.cumsum(months) - months
-    late_idx = np.flatnonzero(late)
+    late_idx = np.flatnonzero(days_late > 0)
     inst_month = np.floor(day[late_idx] / DAYS_PER_MONTH).astype(np.int64)
     target = offsets[loan[late_idx]] + inst_month - pos_start[loan[late_idx]]
-    np.maximum.at(dpd, target, late_days[late_idx].astype(np.int64))
+    np.maximum.at(dpd, target, days_late[late_idx].astype(np.int64))
     # A loan whose client stopped paying: days past the first unpaid due date grow monthly.
     stop_day = first_due + step[np.maximum(stop_at, 1) - 1]
     overdue = np.floor((month + 1) * DAYS_PER_MONTH) - stop_day[p_loan]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import shutil
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,6 +131,52 @@ class CsvTableWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class BackgroundWriter:
+    """Write chunks on one background thread while the next chunk is generated.
+
+    polars releases the GIL while it formats CSV, so writing chunk k overlaps with numpy
+    drawing chunk k + 1. One thread and a FIFO queue keep every file's chunks in order
+    (the bytes do not depend on timing); the queue is short to bound memory. An error in
+    the thread is raised again by the next :meth:`submit` or by :meth:`close`.
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        self._queue: queue.Queue[tuple[CsvTableWriter, Mapping[str, Column]] | None] = queue.Queue(
+            maxsize=depth
+        )
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="twin-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is None:
+                writer, columns = item
+                try:
+                    writer.write(columns)
+                except BaseException as exc:  # re-raised in the generating thread
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, writer: CsvTableWriter, columns: Mapping[str, Column]) -> None:
+        """Queue one chunk for ``writer`` (blocks while the queue is full)."""
+        self._raise()
+        self._queue.put((writer, columns))
+
+    def close(self, *, check: bool = True) -> None:
+        """Wait until everything queued is written; re-raise a writing error."""
+        self._queue.put(None)
+        self._thread.join()
+        if check:
+            self._raise()
 
 
 @contextmanager

@@ -12,3 +12,7 @@ CREATE OR REPLACE TEMP MACRO ratio(a, b) AS CAST(clamp(a / nullif(b, 0), -1e9, 1
 CREATE OR REPLACE TEMP MACRO flag(condition) AS CAST(condition AS INTEGER);
 -- Home Credit writes 365243 (about 1,000 years) for "no date".
 CREATE OR REPLACE TEMP MACRO no_sentinel(x) AS whole(nullif(x, {days_sentinel}));
+-- Sort key of "the latest month, then the largest value": month first, a small whole value
+-- (0 to 999,998; missing sorts first) second.
+CREATE OR REPLACE TEMP MACRO latest_first(month, value) AS
+    whole(month) * 1000000 + coalesce(clamp(whole(value), 0, 999998), -1);

@@ -1,24 +1,25 @@
 -- One row per credit reported by the credit bureau, with its monthly history summarised first.
 -- Statuses: 0 = no overdue, 1 to 5 = overdue by 1-30, 31-60, 61-90, 91-120, over 120 days
 -- (or sold), C = closed, X = unknown.
-WITH balance AS (
+WITH months AS (
+    SELECT SK_ID_BUREAU, MONTHS_BALANCE, STATUS, TRY_CAST(STATUS AS INTEGER) AS LEVEL
+    FROM bureau_balance
+),
+balance AS (
     SELECT
         SK_ID_BUREAU,
         count(*) AS BB_MONTHS,
         whole(min(MONTHS_BALANCE)) AS BB_FIRST_MONTH,
-        count(*) FILTER (WHERE STATUS IN ('1', '2', '3', '4', '5')) AS BB_DPD_MONTHS,
-        count(*) FILTER (WHERE STATUS IN ('2', '3', '4', '5')) AS BB_DPD30_MONTHS,
-        count(*) FILTER (WHERE STATUS = '0') AS BB_OK_MONTHS,
-        count(*) FILTER (WHERE STATUS = 'C') AS BB_CLOSED_MONTHS,
-        count(*) FILTER (WHERE STATUS = 'X') AS BB_UNKNOWN_MONTHS,
-        whole(max(TRY_CAST(STATUS AS INTEGER))) AS BB_WORST_STATUS,
-        count(*) FILTER (WHERE MONTHS_BALANCE >= -12) AS BB_MONTHS_12M,
-        count(*) FILTER (
-            WHERE STATUS IN ('1', '2', '3', '4', '5') AND MONTHS_BALANCE >= -12
-        ) AS BB_DPD_MONTHS_12M,
-        whole(max(TRY_CAST(STATUS AS INTEGER)) FILTER (WHERE MONTHS_BALANCE >= -12))
-            AS BB_WORST_STATUS_12M
-    FROM bureau_balance
+        count(CASE WHEN LEVEL >= 1 THEN 1 END) AS BB_DPD_MONTHS,
+        count(CASE WHEN LEVEL >= 2 THEN 1 END) AS BB_DPD30_MONTHS,
+        count(CASE WHEN LEVEL = 0 THEN 1 END) AS BB_OK_MONTHS,
+        count(CASE WHEN STATUS = 'C' THEN 1 END) AS BB_CLOSED_MONTHS,
+        count(CASE WHEN STATUS = 'X' THEN 1 END) AS BB_UNKNOWN_MONTHS,
+        whole(max(LEVEL)) AS BB_WORST_STATUS,
+        count(CASE WHEN MONTHS_BALANCE >= -12 THEN 1 END) AS BB_MONTHS_12M,
+        count(CASE WHEN LEVEL >= 1 AND MONTHS_BALANCE >= -12 THEN 1 END) AS BB_DPD_MONTHS_12M,
+        whole(max(CASE WHEN MONTHS_BALANCE >= -12 THEN LEVEL END)) AS BB_WORST_STATUS_12M
+    FROM months
     GROUP BY SK_ID_BUREAU
 )
 SELECT

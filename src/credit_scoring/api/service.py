@@ -1,0 +1,581 @@
+"""What the API serves, loaded once per process: the scorer, the production batch, explanations.
+
+:class:`ScoringService` holds
+
+- the :class:`~credit_scoring.scoring.Scorer` (``models:/credit-scoring@champion``, or one
+  injected by the caller);
+- the production batch's feature table in memory, indexed by ``SK_ID_CURR`` (the known
+  clients), and, once a background thread has run the model over it, every known client's
+  probability: scoring a known client is then a look-up;
+- what posted applications need to be turned into features by the feature code itself
+  (:func:`credit_scoring.features.build.assemble`, the code behind ``features_for_clients``)
+  without querying the history tables each time: the history features of the production
+  batch, the (constant) history features of a client without history, and the ids of the
+  clients that have any history row. Other clients go through the same SQL as the batch.
+  ``history_cache=False`` sends every application through ``features_for_clients``;
+- the :class:`~credit_scoring.explain.Explainer` and the precomputed explanations.
+
+Nothing is read on construction; :meth:`ScoringService.load` does the loading (the API calls
+it at startup, and on first use when started without its lifespan, as a test client does).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from credit_scoring.data.schema import CLIENT_ID, TABLES
+from credit_scoring.decision_log import inputs_sha256
+from credit_scoring.scoring import Scorer, ScoreResult
+
+if TYPE_CHECKING:
+    from credit_scoring.api.settings import ApiSettings
+    from credit_scoring.explain import Counterfactual, Explainer, Explanation
+
+log = logging.getLogger("credit_scoring.api")
+
+#: Rows scored at a time by the background pass over the production batch.
+PRECOMPUTE_CHUNK = 5000
+#: Seconds before a failed model load is tried again.
+RETRY_SECONDS = 30.0
+#: The id a posted application without client gets: no table holds it (ids are > 0).
+ANONYMOUS_ID = 0
+#: Tables holding SK_ID_CURR besides the applications (bureau_balance goes through bureau).
+_HISTORY_TABLES = (
+    "bureau",
+    "previous_application",
+    "POS_CASH_balance",
+    "installments_payments",
+    "credit_card_balance",
+)
+_APPLICATION_COLUMNS = TABLES["application_test"].column_names
+_DTYPES = TABLES["application_test"].dtypes
+
+
+class ServiceUnavailableError(RuntimeError):
+    """The model, or data it needs, is not available: the API answers 503."""
+
+
+class UnknownClientError(LookupError):
+    """Not a client of the production batch: the API answers 404."""
+
+    def __init__(self, client_ids: Sequence[int]) -> None:
+        self.client_ids = [int(i) for i in client_ids]
+        shown = ", ".join(str(i) for i in self.client_ids[:20])
+        more = f" (and {len(self.client_ids) - 20} more)" if len(self.client_ids) > 20 else ""
+        super().__init__(f"unknown client(s) {shown}{more}: not in the production batch")
+
+
+@dataclass
+class Scored:
+    """One answer: the contract's result, the fingerprint of the model's inputs, and the
+    explanation when asked for."""
+
+    result: ScoreResult
+    inputs_sha256: str
+    explanation: Explanation | None = None
+
+
+def application_frame(
+    applications: Sequence[dict[str, Any]], client_ids: Sequence[int]
+) -> pd.DataFrame:
+    """Application rows with the declared columns and dtypes (absent or null: missing).
+
+    Examples
+    --------
+    >>> frame = application_frame([{"AMT_CREDIT": 1e5, "CODE_GENDER": "F"}], [7])
+    >>> frame.shape, frame["SK_ID_CURR"].tolist(), frame["AMT_CREDIT"].dtype.name
+    ((1, 121), [7], 'float64')
+    >>> bool(frame["EXT_SOURCE_1"].isna().all()), frame["CODE_GENDER"].tolist()
+    (True, ['F'])
+    """
+    columns: dict[str, Any] = {}
+    for name in _APPLICATION_COLUMNS:
+        if name == CLIENT_ID:
+            columns[name] = np.asarray(client_ids, dtype=np.int64)
+            continue
+        values = [a.get(name) for a in applications]
+        dtype = _DTYPES[name]
+        if dtype == "float64":
+            columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+        elif dtype == "int64" and all(v is not None for v in values):
+            columns[name] = np.asarray(values, dtype=np.int64)
+        elif dtype == "int64":  # only in hand-made rows: the API requires every integer
+            columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+        else:
+            columns[name] = np.array(values, dtype=object)
+    return pd.DataFrame(columns)
+
+
+class ScoringService:
+    """The scorer and its data, for the API's threads (see the module docstring).
+
+    Parameters
+    ----------
+    settings
+        Paths and switches.
+    scorer
+        The scorer to serve; default: loaded from the registry by :meth:`load`.
+    explainer
+        Its explainer; default: built from the scorer on first use.
+    """
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        scorer: Scorer | None = None,
+        explainer: Explainer | None = None,
+    ) -> None:
+        self.settings = settings
+        self._scorer = scorer
+        self._explainer = explainer
+        self._lock = threading.RLock()
+        self._loaded = False
+        self._error: str | None = None
+        self._failed_at = 0.0
+        # production batch
+        self.features: pd.DataFrame | None = None
+        self._position: dict[int, int] = {}
+        self._production_error: str | None = None
+        self._feature_code_error: str | None = None
+        self._proba: np.ndarray | None = None
+        self._hashes: dict[int, str] = {}
+        # posted applications
+        self._history_columns: list[str] = []
+        self._empty_history: pd.DataFrame | None = None
+        self._history_ids: np.ndarray | None = None
+        # explanations
+        self._explanations_ok: bool | None = None
+        self._background: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------------ loading
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the scorer is ready."""
+        return self._loaded
+
+    @property
+    def error(self) -> str | None:
+        """Why the scorer could not be loaded, if it could not."""
+        return self._error
+
+    @property
+    def scorer(self) -> Scorer:
+        """The served scorer (loading it on first use).
+
+        Raises
+        ------
+        ServiceUnavailableError
+            When no model can be loaded.
+        """
+        self.load()
+        assert self._scorer is not None
+        return self._scorer
+
+    def load(self) -> None:
+        """Load the scorer and the production batch, once; start the background work.
+
+        Raises
+        ------
+        ServiceUnavailableError
+            When the model cannot be loaded (tried again after :data:`RETRY_SECONDS`).
+        """
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loaded:
+                return
+            if self._error and time.monotonic() - self._failed_at < RETRY_SECONDS:
+                raise ServiceUnavailableError(self._error)
+            try:
+                if self._scorer is None:
+                    self._scorer = Scorer.from_registry(
+                        self.settings.model_name,
+                        self.settings.model_alias,
+                        tracking_uri=_tracking_uri(self.settings.mlflow_dir),
+                    )
+            except Exception as error:  # the registry's errors are many; all mean "no model"
+                self._error = f"no model to serve: {error}"
+                self._failed_at = time.monotonic()
+                log.error("%s", self._error)
+                raise ServiceUnavailableError(self._error) from error
+            self._error = None
+            self._load_production()
+            self._loaded = True
+            log.info("serving %s", self._scorer.model_version)
+        self._start_background()
+
+    def _load_production(self) -> None:
+        from credit_scoring.features import all_features
+        from credit_scoring.features.catalog import history_features
+
+        assert self._scorer is not None
+        self._history_columns = [f.name for f in history_features()]
+        produced = {f.name for f in all_features()}
+        unknown = [f for f in self._scorer.features if f not in produced]
+        if unknown:
+            self._feature_code_error = (
+                f"the model uses {len(unknown)} feature(s) the feature code no longer builds "
+                f"(e.g. {unknown[0]}): retrain it (dvc repro train) to score posted applications"
+            )
+            log.error("%s", self._feature_code_error)
+        path = self.settings.production_file
+        if not path.is_file():
+            self._production_error = (
+                f"{path} is missing: run the features stage (dvc repro features) to serve "
+                "known clients"
+            )
+            log.warning("%s", self._production_error)
+            return
+        frame = pd.read_parquet(path)
+        frame = frame.set_index(CLIENT_ID) if CLIENT_ID in frame.columns else frame
+        missing = [f for f in self._scorer.features if f not in frame.columns]
+        if missing:
+            self._production_error = (
+                f"{path} lacks {len(missing)} of the model's features (e.g. {missing[0]}): "
+                "the feature table and the model come from different runs"
+            )
+            log.error("%s", self._production_error)
+            return
+        self.features = frame
+        self._position = {int(i): k for k, i in enumerate(frame.index)}
+
+    def _start_background(self) -> None:
+        with self._lock:
+            if self._background is not None:
+                return
+            self._background = threading.Thread(
+                target=self._warm_up, name="credit-scoring-warm-up", daemon=True
+            )
+            self._background.start()
+
+    def _warm_up(self) -> None:
+        """Work that makes requests faster, none of it needed for correct answers."""
+        steps = [
+            ("history ids", self._load_history_ids),
+            ("empty history", self._empty_history_row),
+            ("precomputed explanations", self._check_precomputed_explanations),
+        ]
+        if self.settings.precompute_scores:
+            steps.insert(0, ("production scores", self._precompute_scores))
+        for name, step in steps:
+            if self._stop.is_set():
+                return
+            started = time.perf_counter()
+            try:
+                step()
+            except Exception:  # a failed optimisation leaves the slow, correct path
+                log.exception("warm-up step %s failed; serving without it", name)
+            else:
+                log.info("warm-up: %s in %.1f s", name, time.perf_counter() - started)
+
+    def wait_warm(self, timeout: float | None = None) -> bool:
+        """Wait for the background warm-up (tests and benchmarks); True when it has ended."""
+        thread = self._background
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def close(self) -> None:
+        """Stop the background work at its next step."""
+        self._stop.set()
+
+    def _precompute_scores(self) -> None:
+        frame = self.features
+        if frame is None:
+            return
+        scorer = self.scorer
+        proba = np.empty(len(frame))
+        for start in range(0, len(frame), PRECOMPUTE_CHUNK):
+            if self._stop.is_set():
+                return
+            chunk = frame.iloc[start : start + PRECOMPUTE_CHUNK]
+            proba[start : start + len(chunk)] = scorer.predict_proba(chunk)
+        self._proba = proba
+
+    def _load_history_ids(self) -> None:
+        from credit_scoring.features import engine
+
+        interim = Path(self.settings.interim_dir)
+        union = " UNION ".join(
+            f"SELECT DISTINCT {CLIENT_ID} FROM "
+            f"read_parquet('{engine._quote(engine.table_path(interim, t))}')"
+            for t in _HISTORY_TABLES
+        )
+        ids = engine.connection().sql(union).fetchnumpy()[CLIENT_ID]
+        self._history_ids = np.unique(np.asarray(ids, dtype=np.int64))
+
+    def _empty_history_row(self) -> pd.DataFrame:
+        if self._empty_history is None:
+            from credit_scoring.features import engine
+
+            history = engine.history_aggregates([ANONYMOUS_ID], Path(self.settings.interim_dir))
+            self._empty_history = history.reset_index(drop=True)
+        return self._empty_history
+
+    @property
+    def scores_precomputed(self) -> bool:
+        """Whether every known client's probability is already computed."""
+        return self._proba is not None
+
+    @property
+    def production_clients(self) -> int | None:
+        """Size of the production batch, None when it is not loaded."""
+        return None if self.features is None else len(self.features)
+
+    def _production(self) -> pd.DataFrame:
+        self.load()
+        if self.features is None:
+            raise ServiceUnavailableError(self._production_error or "no production batch")
+        return self.features
+
+    # ------------------------------------------------------------------ known clients
+
+    def is_known(self, client_id: int) -> bool:
+        """Whether the client belongs to the production batch."""
+        self._production()
+        return int(client_id) in self._position
+
+    def _positions(self, client_ids: Sequence[int]) -> list[int]:
+        self._production()
+        unknown = [i for i in client_ids if int(i) not in self._position]
+        if unknown:
+            raise UnknownClientError(unknown)
+        return [self._position[int(i)] for i in client_ids]
+
+    def client_features(self, client_ids: Sequence[int]) -> pd.DataFrame:
+        """Rows of the production feature table (raises :class:`UnknownClientError`)."""
+        positions = self._positions(client_ids)
+        return self._production().iloc[positions]
+
+    def _hash(self, client_id: int, row: pd.Series) -> str:
+        cached = self._hashes.get(client_id)
+        if cached is None:
+            cached = self._hashes[client_id] = inputs_sha256(row.to_dict())
+        return cached
+
+    def score_clients(self, client_ids: Sequence[int], *, explain: int = 0) -> list[Scored]:
+        """Score known clients, in order; ``explain``: reasons per client (0: none).
+
+        Raises
+        ------
+        UnknownClientError
+            When a client is not in the production batch.
+        """
+        scorer = self.scorer
+        ids = [int(i) for i in client_ids]
+        positions = self._positions(ids)
+        frame = self._production()
+        model_rows = frame.iloc[positions][scorer.features]
+        proba = self._proba
+        # Before the background pass has scored the batch, the model runs on the row itself.
+        probabilities = proba[positions] if proba is not None else scorer.predict_proba(model_rows)
+        out = []
+        for k, (cid, p) in enumerate(zip(ids, probabilities, strict=True)):
+            out.append(Scored(scorer.result(float(p), cid), self._hash(cid, model_rows.iloc[k])))
+        if explain:
+            explanations = self.explain_clients(ids, top=explain, rows=frame.iloc[positions])
+            for scored, (explanation, _) in zip(out, explanations, strict=True):
+                scored.explanation = explanation
+                scored.result.reasons = [r.to_dict() for r in explanation.reasons]
+        return out
+
+    # ------------------------------------------------------------------ posted applications
+
+    def _history_for(self, client_ids: Sequence[int | None]) -> pd.DataFrame:
+        from credit_scoring.features import engine
+
+        rows: list[pd.DataFrame] = []
+        frame = self.features
+        known = self._history_ids
+        for cid in client_ids:
+            if cid is not None and frame is not None and int(cid) in self._position:
+                row = frame.iloc[[self._position[int(cid)]]][self._history_columns]
+            elif cid is None or (known is not None and not _contains(known, int(cid))):
+                row = self._empty_history_row()
+            else:  # a client with history outside the production batch: the batch's SQL
+                row = engine.history_aggregates([int(cid)], Path(self.settings.interim_dir))
+            rows.append(row.reset_index(drop=True))
+        return pd.concat(rows, ignore_index=True)
+
+    def application_features(
+        self, applications: Sequence[dict[str, Any]], client_ids: Sequence[int | None]
+    ) -> pd.DataFrame:
+        """Features of posted applications, by the feature code of training.
+
+        Row ``k`` is application ``k`` of client ``client_ids[k]`` (None: a new client
+        without history). The index is the client id (0 for a new client).
+        """
+        from credit_scoring.features import application, build, features_for_clients
+
+        self.load()
+        if self._feature_code_error:
+            raise ServiceUnavailableError(self._feature_code_error)
+        ids = [ANONYMOUS_ID if c is None else int(c) for c in client_ids]
+        raw = application_frame(applications, ids)
+        interim = Path(self.settings.interim_dir)
+        if not self.settings.history_cache:
+            return pd.concat(
+                [
+                    features_for_clients([i], interim, applications=raw.iloc[[k]])
+                    for k, i in enumerate(ids)
+                ]
+            )
+        history = self._history_for(client_ids)
+        return build.assemble(raw, history, application.category_levels(interim))
+
+    def score_applications(
+        self,
+        applications: Sequence[dict[str, Any]],
+        client_ids: Sequence[int | None],
+        *,
+        explain: int = 0,
+    ) -> list[Scored]:
+        """Score posted applications (see :meth:`application_features`)."""
+        scorer = self.scorer
+        features = self.application_features(applications, client_ids)
+        model_rows = features[scorer.features]
+        proba = scorer.predict_proba(model_rows)
+        out = [
+            Scored(
+                scorer.result(float(p), None if cid is None else int(cid)),
+                inputs_sha256(model_rows.iloc[k].to_dict()),
+            )
+            for k, (cid, p) in enumerate(zip(client_ids, proba, strict=True))
+        ]
+        if explain:
+            explanations = self.explainer.explain(features, top=explain)
+            for scored, explanation in zip(out, explanations, strict=True):
+                explanation.client_id = scored.result.client_id
+                scored.explanation = explanation
+                scored.result.reasons = [r.to_dict() for r in explanation.reasons]
+        return out
+
+    # ------------------------------------------------------------------ explanations
+
+    @property
+    def explainer(self) -> Explainer:
+        """The served model's explainer (built on first use).
+
+        Raises
+        ------
+        ServiceUnavailableError
+            When the model cannot be explained.
+        """
+        if self._explainer is None:
+            scorer = self.scorer
+            with self._lock:
+                if self._explainer is None:
+                    from credit_scoring.explain import Explainer
+
+                    background = None if self.features is None else self.features.head(1000)
+                    try:
+                        self._explainer = Explainer.from_scorer(scorer, background=background)
+                    except (TypeError, ValueError) as error:
+                        raise ServiceUnavailableError(
+                            f"explanations unavailable: {error}"
+                        ) from error
+        return self._explainer
+
+    def _precomputed(self, client_id: int, top: int) -> Explanation | None:
+        path = self.settings.explanations_file
+        if path is None or self._explanations_ok is False or not Path(path).is_file():
+            return None
+        from credit_scoring.explain import load_explanation
+
+        if self._explanations_ok is None:
+            self._check_precomputed_explanations()
+            if not self._explanations_ok:
+                return None
+        return load_explanation(int(client_id), Path(path), top=top)
+
+    def _check_precomputed_explanations(self) -> None:
+        """Use the precomputed explanations only if they explain the served model: for a few
+        clients, their base value plus SHAP values must give the model's log-odds."""
+        path = self.settings.explanations_file
+        if self._explanations_ok is not None or path is None or not Path(path).is_file():
+            return
+        if self.features is None:
+            self._explanations_ok = False
+            return
+        from credit_scoring.explain import load_explanation
+
+        sample = [int(i) for i in self.features.index[:: max(1, len(self.features) // 3)][:3]]
+        stored = [load_explanation(i, Path(path)) for i in sample]
+        pairs = [(i, e) for i, e in zip(sample, stored, strict=True) if e is not None]
+        if not pairs:
+            self._explanations_ok = False
+            log.warning("%s holds none of the production clients: explaining on demand", path)
+            return
+        rows = self.client_features([i for i, _ in pairs])
+        expected = self.explainer.log_odds(rows)
+        found = np.array([e.log_odds for _, e in pairs])
+        ok = bool(np.allclose(found, expected, rtol=1e-3, atol=1e-3))
+        if not ok:
+            log.warning("%s does not explain the served model: explaining on demand", path)
+        self._explanations_ok = ok
+
+    @property
+    def precomputed_explanations(self) -> bool | None:
+        """True when the precomputed explanations are used, None before they are checked."""
+        path = self.settings.explanations_file
+        if path is None or not Path(path).is_file():
+            return False
+        return self._explanations_ok
+
+    def explain_clients(
+        self, client_ids: Sequence[int], *, top: int = 5, rows: pd.DataFrame | None = None
+    ) -> list[tuple[Explanation, str]]:
+        """Explanations of known clients, each with its source (``precomputed``/``computed``)."""
+        ids = [int(i) for i in client_ids]
+        found: dict[int, Explanation] = {}
+        for cid in ids:
+            explanation = self._precomputed(cid, top)
+            if explanation is not None:
+                found[cid] = explanation
+        todo = [i for i in ids if i not in found]
+        computed: dict[int, Explanation] = {}
+        if todo:
+            frame = rows if rows is not None else self.client_features(ids)
+            frame = frame[frame.index.isin(todo)]
+            frame = frame[~frame.index.duplicated()]
+            for explanation in self.explainer.explain(frame, top=top):
+                assert explanation.client_id is not None
+                computed[int(explanation.client_id)] = explanation
+        return [(found[i], "precomputed") if i in found else (computed[i], "computed") for i in ids]
+
+    def counterfactual(
+        self, client_id: int, bounds: dict[str, Any] | None = None
+    ) -> Counterfactual:
+        """The counterfactual of a known client's stored application."""
+        from credit_scoring.explain import CounterfactualBounds, counterfactual
+
+        self._positions([int(client_id)])
+        return counterfactual(
+            self.scorer,
+            client_id=int(client_id),
+            bounds=CounterfactualBounds.from_dict(bounds),
+            interim_dir=Path(self.settings.interim_dir),
+        )
+
+
+def _contains(sorted_ids: np.ndarray, value: int) -> bool:
+    k = int(np.searchsorted(sorted_ids, value))
+    return k < len(sorted_ids) and int(sorted_ids[k]) == value
+
+
+def _tracking_uri(mlflow_dir: Path) -> str:
+    from credit_scoring.modelling.registry import tracking_uri
+
+    return tracking_uri(Path(mlflow_dir))

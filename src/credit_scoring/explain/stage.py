@@ -1,0 +1,526 @@
+"""The ``explain`` stage: global importance, stability, precomputed SHAP of the production batch,
+three example clients with counterfactuals, the fairness audit, and latency.
+
+:func:`run_explain` writes ``data/reports/explain/`` (tables, figures, the precomputed
+explanations) and ``data/metrics/explain.json``; :func:`load_report` reads them back for the
+``04_explain`` notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from credit_scoring import fairness, paths
+from credit_scoring.explain import importance as imp
+from credit_scoring.explain.counterfactual import CounterfactualBounds, counterfactual
+from credit_scoring.explain.local import Explainer, Explanation
+from credit_scoring.explain.store import EXPLAIN_DIR, load_explanation, precompute_explanations
+from credit_scoring.scoring import DECISIONS, decision, risk_score
+
+if TYPE_CHECKING:
+    from credit_scoring.scoring import Scorer
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID = "SK_ID_CURR"
+TARGET = "TARGET"
+METRICS_FILE = "explain.json"
+# Files of data/reports/explain/ (load_report reads them back).
+EXPLANATIONS = "explanations.parquet"
+IMPORTANCE = "importance.csv"
+FOLDS = "fold_importance.csv"
+SAMPLE_SHAP = "sample_shap.parquet"
+SAMPLE_VALUES = "sample_values.parquet"
+EXAMPLES = "examples.json"
+FAIRNESS_RATES = "fairness_rates.csv"
+FAIRNESS_GAPS = "fairness_gaps.csv"
+TRADEOFF = "fairness_tradeoff.csv"
+FIGURES = "figures"
+
+
+@dataclass(frozen=True)
+class FairnessParams:
+    """The ``explain.fairness`` section."""
+
+    age_edges: tuple[int, ...] = fairness.AGE_EDGES
+    min_group_size: int = 30
+    tradeoff_rows: int = 10_000  # 0: skip the with/without comparison
+    tradeoff_folds: int = 3
+
+
+@dataclass(frozen=True)
+class ExplainParams:
+    """The ``explain`` section of ``params.yaml``.
+
+    Attributes
+    ----------
+    sample_rows
+        Clients of the global SHAP sample (drawn from the held-out test split when known).
+    top_features
+        Features shown in the global figures and written to ``explain.json``.
+    reasons, stored_reasons
+        Reasons shown per client, and stored per client in the precomputed batch.
+    stability_top_k
+        Size of the top compared across folds.
+    stability_folds, stability_rows
+        Only for a champion with a single fitted copy: folds and rows of the refits.
+    waterfall_features
+        Bars of a client's waterfall (the rest grouped in one bar).
+    latency_clients
+        Clients timed one at a time for the latency figures.
+    seed
+        Every sample.
+    model_name
+        The registered model (its ``champion`` alias).
+    counterfactual
+        :class:`~credit_scoring.explain.counterfactual.CounterfactualBounds` fields.
+    fairness
+        :class:`FairnessParams` fields.
+    """
+
+    sample_rows: int = 2000
+    top_features: int = 20
+    reasons: int = 5
+    stored_reasons: int = 10
+    stability_top_k: int = 10
+    stability_folds: int = 5
+    stability_rows: int = 10_000
+    waterfall_features: int = 10
+    latency_clients: int = 200
+    seed: int = 42
+    model_name: str = "credit-scoring"
+    counterfactual: CounterfactualBounds = field(default_factory=CounterfactualBounds)
+    fairness: FairnessParams = field(default_factory=FairnessParams)
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any] | None) -> ExplainParams:
+        """Build from the ``explain`` section; unknown keys are an error.
+
+        Examples
+        --------
+        >>> p = ExplainParams.from_dict({"sample_rows": 500, "fairness": {"age_edges": [25, 65]}})
+        >>> p.sample_rows, p.fairness.age_edges, p.counterfactual.max_term_months
+        (500, (25, 65), 60.0)
+        """
+        values = dict(params or {})
+        _check_keys("explain", values, cls)
+        if "counterfactual" in values:
+            _check_keys("explain.counterfactual", values["counterfactual"], CounterfactualBounds)
+            values["counterfactual"] = CounterfactualBounds.from_dict(values["counterfactual"])
+        if "fairness" in values:
+            section = dict(values["fairness"])
+            _check_keys("explain.fairness", section, FairnessParams)
+            if "age_edges" in section:
+                section["age_edges"] = tuple(int(a) for a in section["age_edges"])
+            values["fairness"] = FairnessParams(**section)
+        return cls(**values)
+
+
+def _check_keys(section: str, values: dict[str, Any], kind: type) -> None:
+    known = {f.name for f in fields(kind)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"params.yaml {section}: unknown key(s) {unknown}; known: {sorted(known)}")
+
+
+def _percentiles(milliseconds: list[float]) -> dict[str, float]:
+    ordered = sorted(milliseconds)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p95_ms": round(p95, 3),
+        "n": len(ordered),
+    }
+
+
+def measure_latency(
+    explainer: Explainer, features: pd.DataFrame, store: Path, clients: int, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Milliseconds per client, one at a time: on-demand explanation of one feature row
+    (SHAP + reasons), and look-up of the precomputed one (after the first, loading, call)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(features), size=min(clients, len(features)), replace=False)
+    ids = features[CLIENT_ID].to_numpy()
+    explainer.explain(features.iloc[[int(rows[0])]])  # warm-up: first-call allocations
+    on_demand = []
+    for k in rows:
+        row = features.iloc[[int(k)]]
+        t0 = time.perf_counter()
+        explainer.explain(row)
+        on_demand.append(1000 * (time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    load_explanation(int(ids[rows[0]]), store)
+    first = 1000 * (time.perf_counter() - t0)
+    lookup = []
+    for k in rows:
+        t0 = time.perf_counter()
+        load_explanation(int(ids[k]), store)
+        lookup.append(1000 * (time.perf_counter() - t0))
+    return {
+        "on_demand": _percentiles(on_demand),
+        "lookup": _percentiles(lookup) | {"first_call_ms": round(first, 1)},
+    }
+
+
+def pick_examples(ids: np.ndarray, scores: np.ndarray, band: tuple[float, float]) -> dict[str, int]:
+    """One client per decision: the median score of the granted and of the refused, the one
+    nearest the threshold (50) for review.
+
+    Examples
+    --------
+    >>> pick_examples(np.array([1, 2, 3, 4, 5]), np.array([10.0, 20, 30, 51, 90]), (45, 55))
+    {'grant': 2, 'review': 4, 'refuse': 5}
+    """
+    out: dict[str, int] = {}
+    decisions = np.array([decision(s, band) for s in scores])
+    for d in DECISIONS:
+        inside = np.flatnonzero(decisions == d)
+        if inside.size == 0:
+            continue
+        target = 50.0 if d == "review" else float(np.median(scores[inside]))
+        out[d] = int(ids[inside[np.argmin(np.abs(scores[inside] - target))]])
+    return out
+
+
+def _save(fig: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    if frame.index.name == CLIENT_ID:
+        frame = frame.reset_index()
+    return frame
+
+
+def run_explain(
+    params: dict[str, Any] | None = None,
+    *,
+    scorer: Scorer | None = None,
+    features_dir: Path = paths.FEATURES_DIR,
+    models_dir: Path = paths.MODELS_DIR,
+    interim_dir: Path = paths.INTERIM_DIR,
+    out_dir: Path = EXPLAIN_DIR,
+    metrics_dir: Path = paths.METRICS_DIR,
+    mlflow_dir: Path = paths.MLFLOW_DIR,
+) -> dict[str, Any]:
+    """Run the ``explain`` stage; return the summary written to ``metrics_dir/explain.json``.
+
+    Parameters
+    ----------
+    params
+        The ``explain`` section of ``params.yaml`` (:class:`ExplainParams`).
+    scorer
+        The model explained; default: the registered champion.
+    features_dir
+        ``train.parquet`` (global sample, fairness attributes) and ``production.parquet``
+        (the batch explained in advance).
+    models_dir
+        The train stage's ``test_predictions.parquet`` (fairness on held-out clients).
+    interim_dir
+        The ingested tables (counterfactuals rebuild features from them).
+    out_dir
+        Receives the tables, figures and ``explanations.parquet``.
+    metrics_dir
+        Receives ``explain.json``; its ``data.json`` tells twin from real data.
+    mlflow_dir
+        The registry, when ``scorer`` is not given.
+    """
+    from credit_scoring.features import feature_dictionary
+    from credit_scoring.modelling import registry
+    from credit_scoring.scoring import Scorer
+
+    p = ExplainParams.from_dict(params)
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    out_dir, metrics_dir, models_dir = Path(out_dir), Path(metrics_dir), Path(models_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    figures = out_dir / FIGURES
+    if scorer is None:
+        scorer = Scorer.from_registry(
+            p.model_name, tracking_uri=registry.tracking_uri(Path(mlflow_dir))
+        )
+    dictionary = feature_dictionary()
+    explainer = Explainer.from_scorer(scorer, dictionary)
+    labels = {f: explainer.phrasebook.label(f) for f in scorer.features}
+    train = _read_table(Path(features_dir) / "train.parquet")
+    test_file = models_dir / "test_predictions.parquet"
+    test = pd.read_parquet(test_file) if test_file.exists() else None
+
+    # Global: SHAP on a sample of held-out clients, beside the boosters' gain.
+    t0 = time.perf_counter()
+    pool = train[train[CLIENT_ID].isin(test[CLIENT_ID])] if test is not None else train
+    sample = pool.sample(n=min(p.sample_rows, len(pool)), random_state=p.seed)
+    values, base = explainer.contributions(sample)
+    table = imp.importance_table(
+        values, scorer.features, explainer.engine.gain_importance(), labels
+    )
+    table.to_csv(out_dir / IMPORTANCE)
+    top = list(table.index[: max(p.top_features, 30)])
+    pd.DataFrame(values, columns=scorer.features)[top].astype("float32").assign(
+        **{CLIENT_ID: sample[CLIENT_ID].to_numpy()}
+    ).to_parquet(out_dir / SAMPLE_SHAP, index=False)
+    sample[[CLIENT_ID, *top]].to_parquet(out_dir / SAMPLE_VALUES, index=False)
+    _save(imp.plot_importance(table, p.top_features), figures / "importance.png")
+    _save(
+        imp.plot_beeswarm(values, sample, scorer.features, explainer.phrasebook, 15, p.seed),
+        figures / "beeswarm.png",
+    )
+    seconds["global"] = time.perf_counter() - t0
+
+    # Stability of the top features across the fold models.
+    t0 = time.perf_counter()
+    if len(explainer.engine.copies) > 1:
+        folds = imp.fold_importance(explainer.engine, sample)
+        stability_source = "calibrated copies (one model per cross-validation fold)"
+    else:
+        pool_train = train[~train[CLIENT_ID].isin(test[CLIENT_ID])] if test is not None else train
+        refit = pool_train.sample(n=min(p.stability_rows, len(pool_train)), random_state=p.seed)
+        engines = imp.refit_fold_engines(
+            scorer.model,
+            scorer.features,
+            refit,
+            refit[TARGET],
+            folds=p.stability_folds,
+            seed=p.seed,
+        )
+        folds = imp.fold_importance(engines, sample)
+        stability_source = f"refits on {p.stability_folds} folds of {len(refit)} training clients"
+    folds.to_csv(out_dir / FOLDS)
+    stab = imp.stability(folds, p.stability_top_k, reference=table["mean_abs_shap"])
+    stab["source"] = stability_source
+    _save(imp.plot_stability(folds, labels, p.stability_top_k), figures / "stability.png")
+    seconds["stability"] = time.perf_counter() - t0
+
+    # The production batch, explained in advance.
+    t0 = time.perf_counter()
+    production = _read_table(Path(features_dir) / "production.parquet")
+    store = out_dir / EXPLANATIONS
+    precompute_explanations(explainer, production, store, reasons=p.stored_reasons)
+    seconds["precompute"] = time.perf_counter() - t0
+    seconds["precompute_per_1000"] = 1000 * seconds["precompute"] / max(len(production), 1)
+
+    # Three example clients of the production batch, with counterfactuals.
+    t0 = time.perf_counter()
+    proba = scorer.predict_proba(production)
+    scores = np.asarray(risk_score(proba, scorer.threshold), dtype=float)
+    ids = production[CLIENT_ID].to_numpy()
+    picked = pick_examples(ids, scores, scorer.review_band)
+    examples: dict[str, Any] = {}
+    for d, cid in picked.items():
+        row = production[production[CLIENT_ID] == cid]
+        explanation = explainer.explain(row, top=p.reasons)[0]
+        result = scorer.score_features(row)[0]
+        result.reasons = [r.to_dict() for r in explanation.reasons]
+        entry: dict[str, Any] = {"score": result.to_dict(), "explanation": explanation.to_dict()}
+        if d != "grant":
+            cf = counterfactual(scorer, cid, bounds=p.counterfactual, interim_dir=interim_dir)
+            entry["counterfactual"] = cf.to_dict()
+        examples[d] = entry
+        _save(
+            explainer.waterfall(explanation, p.waterfall_features), figures / f"waterfall_{d}.png"
+        )
+    (out_dir / EXAMPLES).write_text(
+        json.dumps(examples, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
+    seconds["examples"] = time.perf_counter() - t0
+    decision_shares = {
+        d: float(np.mean([decision(s, scorer.review_band) == d for s in scores])) for d in DECISIONS
+    }
+
+    # Fairness on held-out predictions (else, flagged, in-sample on training clients).
+    t0 = time.perf_counter()
+    f = p.fairness
+    if test is not None:
+        audited = test.merge(train[[CLIENT_ID, "CODE_GENDER", "AGE_YEARS"]], on=CLIENT_ID)
+        audited_p = audited["p_calibrated"].to_numpy()
+        fairness_source = "held-out test split of the train stage"
+    else:
+        audited = train.sample(n=min(20_000, len(train)), random_state=p.seed)
+        audited_p = scorer.predict_proba(audited)
+        fairness_source = "training clients, in-sample (no test predictions found): optimistic"
+    result_audit = fairness.audit(
+        audited[TARGET].to_numpy(),
+        audited_p,
+        scorer.threshold,
+        fairness.sensitive_frame(audited, f.age_edges),
+        min_group_size=f.min_group_size,
+    )
+    result_audit.rates.to_csv(out_dir / FAIRNESS_RATES, index=False)
+    result_audit.gaps.to_csv(out_dir / FAIRNESS_GAPS, index=False)
+    in_model = fairness.sensitive_features_in(scorer.features)
+    tradeoff = None
+    if f.tradeoff_rows > 0:
+        tradeoff = _tradeoff(scorer, train, test, in_model, p)
+        tradeoff.to_csv(out_dir / TRADEOFF)
+    seconds["fairness"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    latency = measure_latency(explainer, production, store, p.latency_clients, p.seed)
+    seconds["latency"] = time.perf_counter() - t0
+    seconds["total"] = time.perf_counter() - started
+
+    summary: dict[str, Any] = {
+        "model_version": scorer.model_version,
+        "model_copies": len(explainer.engine.copies),
+        "model_kind": sorted(set(explainer.engine.kinds)),
+        "explained_output": "raw log-odds of the booster, mean over the calibrated copies",
+        "features": len(scorer.features),
+        "sample_rows": len(sample),
+        "base_value": float(np.mean(base)),
+        "top_features": [
+            {
+                "feature": str(name),
+                "label": str(row["label"]),
+                "mean_abs_shap": float(row["mean_abs_shap"]),
+                "share": float(row["share"]),
+                "gain_share": None if pd.isna(row["gain_share"]) else float(row["gain_share"]),
+            }
+            for name, row in table.head(p.top_features).iterrows()
+        ],
+        "gain_shap_rank_overlap": float(
+            len(
+                set(table.index[: p.stability_top_k])
+                & set(table.sort_values("gain_share", ascending=False).index[: p.stability_top_k])
+            )
+            / p.stability_top_k
+        ),
+        "stability": stab,
+        "production": {"clients": len(production), "decision_shares": decision_shares},
+        "examples": {
+            d: {
+                "client_id": e["score"]["client_id"],
+                "risk_score": e["score"]["risk_score"],
+                "reasons": [r["sentence"] for r in e["explanation"]["reasons"]],
+                "counterfactual": e.get("counterfactual", {}).get("message"),
+            }
+            for d, e in examples.items()
+        },
+        "fairness": {
+            "source": fairness_source,
+            "sensitive_features_in_model": in_model,
+            **result_audit.to_dict(),
+            "tradeoff": None if tradeoff is None else tradeoff.to_dict("index"),
+        },
+        "latency": latency,
+        "settings": _jsonable(asdict(p)),
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }
+    origin = Path(metrics_dir) / "data.json"
+    if origin.exists():
+        summary["origin"] = json.loads(origin.read_text(encoding="utf-8")).get("origin")
+    (metrics_dir / METRICS_FILE).write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    return summary
+
+
+def _tradeoff(
+    scorer: Scorer,
+    train: pd.DataFrame,
+    test: pd.DataFrame | None,
+    in_model: list[str],
+    p: ExplainParams,
+) -> pd.DataFrame:
+    """AUC, cost and refusal-rate gap of the champion's pipeline with and without gender, by
+    cross-validation on training clients (never the test split)."""
+    from sklearn.base import clone
+
+    from credit_scoring.explain._model import fitted_copies
+    from credit_scoring.modelling.evaluate import stratified_subsample
+
+    attribute = sorted(set(in_model) | {"CODE_GENDER"})
+    columns = [c for c in scorer.features if c not in attribute] + attribute
+    pool = train[~train[CLIENT_ID].isin(test[CLIENT_ID])] if test is not None else train
+    X, y = stratified_subsample(
+        pool[columns], pool[TARGET].to_numpy(), p.fairness.tradeoff_rows, p.seed
+    )
+    groups = pool.loc[X.index, "CODE_GENDER"].astype(object)
+    cost = scorer.metadata
+    return fairness.attribute_tradeoff(
+        clone(fitted_copies(scorer.model)[0]),
+        X.reset_index(drop=True),
+        y,
+        attribute,
+        groups.reset_index(drop=True),
+        folds=p.fairness.tradeoff_folds,
+        seed=p.seed,
+        cost_fn=float(cost.get("cost_fn", 10.0)),
+        cost_fp=float(cost.get("cost_fp", 1.0)),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class ExplainReport:
+    """Everything the ``explain`` notebook shows, read back from the stage's outputs."""
+
+    metrics: dict[str, Any]
+    importance: pd.DataFrame
+    folds: pd.DataFrame
+    sample_shap: pd.DataFrame
+    sample_values: pd.DataFrame
+    examples: dict[str, Any]
+    fairness_rates: pd.DataFrame
+    fairness_gaps: pd.DataFrame
+    tradeoff: pd.DataFrame | None
+    out_dir: Path
+
+    def labels(self) -> dict[str, str]:
+        """French label of each feature."""
+        return self.importance["label"].to_dict()
+
+    def explanation(self, decision_name: str) -> Explanation:
+        """The example client of a decision (``grant``, ``review``, ``refuse``)."""
+        return Explanation.from_dict(self.examples[decision_name]["explanation"])
+
+    def audit(self) -> fairness.FairnessAudit:
+        """The fairness audit as computed by the stage."""
+        fm = self.metrics["fairness"]
+        return fairness.FairnessAudit(
+            rates=self.fairness_rates,
+            gaps=self.fairness_gaps,
+            overall=fm["overall"],
+            excluded=fm["excluded"],
+            threshold=fm["threshold"],
+        )
+
+
+def load_report(
+    out_dir: Path = EXPLAIN_DIR, metrics_dir: Path = paths.METRICS_DIR
+) -> ExplainReport:
+    """Read the outputs of :func:`run_explain`."""
+    out_dir = Path(out_dir)
+    tradeoff_path = out_dir / TRADEOFF
+    return ExplainReport(
+        metrics=json.loads((Path(metrics_dir) / METRICS_FILE).read_text(encoding="utf-8")),
+        importance=pd.read_csv(out_dir / IMPORTANCE, index_col="feature"),
+        folds=pd.read_csv(out_dir / FOLDS, index_col="feature"),
+        sample_shap=pd.read_parquet(out_dir / SAMPLE_SHAP),
+        sample_values=pd.read_parquet(out_dir / SAMPLE_VALUES),
+        examples=json.loads((out_dir / EXAMPLES).read_text(encoding="utf-8")),
+        fairness_rates=pd.read_csv(out_dir / FAIRNESS_RATES),
+        fairness_gaps=pd.read_csv(out_dir / FAIRNESS_GAPS),
+        tradeoff=pd.read_csv(tradeoff_path, index_col=0) if tradeoff_path.exists() else None,
+        out_dir=out_dir,
+    )

@@ -1,0 +1,273 @@
+"""Tables and sentences of the ``train`` report, in French, from the stage's saved outputs.
+
+The notebook ``notebooks/03_train.ipynb`` only calls these: every number it prints comes
+from the run (``train.json``, ``results.csv``, the predictions), never typed by hand.
+
+Examples
+--------
+>>> fmt_pm(0.7512, 0.0043)
+'0,751 ± 0,004'
+>>> print(fmt_pct(0.1234))
+12,3 %
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from credit_scoring.labels import number, percent
+from credit_scoring.modelling.zoo import MODEL_LABELS_FR, STRATEGY_LABELS_FR
+from credit_scoring.scoring import DECISION_LABELS_FR, DECISIONS, decision, probability_from_score
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    """A number the French way (:func:`credit_scoring.labels.number`).
+
+    Examples
+    --------
+    >>> fmt(0.5, 1)
+    '0,5'
+    """
+    return number(value, digits)
+
+
+def fmt_pm(mean: float, std: float, digits: int = 3) -> str:
+    """``mean ± std``."""
+    return f"{fmt(mean, digits)} ± {fmt(std, digits)}"
+
+
+def fmt_pct(value: float, digits: int = 1) -> str:
+    """A share as a percentage (:func:`credit_scoring.labels.percent`)."""
+    return percent(value, digits)
+
+
+def fmt_ci(interval: list[float], digits: int = 3) -> str:
+    """A 95 % interval as ``[low ; high]``."""
+    return f"[{fmt(interval[0], digits)} ; {fmt(interval[1], digits)}]"
+
+
+_RESULT_COLUMNS = {
+    "roc_auc": ("AUC ROC", 3),
+    "pr_auc": ("AUC précision-rappel", 3),
+    "brier": ("Brier", 4),
+    "cost_per_client": ("Coût par client", 3),
+    "recall": ("Rappel", 3),
+    "precision": ("Précision", 3),
+    "fit_time": ("Entraînement (s)", 1),
+    "predict_time": ("Prédiction (s)", 2),
+}
+
+
+def results_table(results: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table with French headers, ``mean ± std`` cells, best cost first."""
+    rows = []
+    for _, r in results.iterrows():
+        row = {
+            "Modèle": MODEL_LABELS_FR.get(r["model"], r["model"]),
+            "Rééquilibrage": STRATEGY_LABELS_FR.get(r["strategy"], r["strategy"]),
+        }
+        for key, (label, digits) in _RESULT_COLUMNS.items():
+            row[label] = fmt_pm(r[f"{key}_mean"], r[f"{key}_std"], digits)
+        row["Seuil"] = fmt(r["threshold"], 3)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cost_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """Cost per client on the test split: the champion's threshold against two policies."""
+    rows = [
+        ("Modèle retenu, seuil optimisé", metrics["threshold"], metrics["test_cost_per_client"]),
+        ("Modèle retenu, seuil 0,5", 0.5, metrics["test_cost_at_half"]),
+        ("Accorder tous les crédits", None, metrics["test_cost_accept_all"]),
+    ]
+    if "oracle" in metrics:
+        o = metrics["oracle"]
+        rows.append(
+            ("Oracle (vraies probabilités), seuil théorique", o["threshold"], o["cost_per_client"])
+        )
+    best = metrics["test_cost_per_client"]
+    return pd.DataFrame(
+        [
+            {
+                "Politique": name,
+                "Seuil": "—" if t is None else fmt(t, 3),
+                "Coût par client": fmt(cost, 3),
+                "Écart au modèle retenu": "—"
+                if cost == best
+                else ("+" if cost > best else "") + percent((cost - best) / best, 0),
+            }
+            for name, t, cost in rows
+        ]
+    )
+
+
+def decision_table(test: pd.DataFrame, band: list[float] | tuple[float, float]) -> pd.DataFrame:
+    """Share of test clients per decision and their observed default rate."""
+    decisions = test["risk_score"].map(lambda s: decision(s, band))
+    rows = []
+    for d in DECISIONS:
+        part = test[decisions == d]
+        rows.append(
+            {
+                "Décision": DECISION_LABELS_FR[d],
+                "Clients": len(part),
+                "Part des clients": fmt_pct(len(part) / max(len(test), 1)),
+                "Taux de défaut observé": fmt_pct(part["TARGET"].mean()) if len(part) else "—",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def oracle_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """Champion against the oracle (true probabilities of the twin) on the test split."""
+    o = metrics["oracle"]
+    cost = metrics["test_cost_per_client"]
+    return pd.DataFrame(
+        [
+            {
+                "": "Modèle retenu",
+                "AUC ROC": f"{fmt(metrics['test_auc'])} {fmt_ci(metrics['test_auc_ci'])}",
+                "Coût par client": f"{fmt(cost)} {fmt_ci(metrics['test_cost_ci'])}",
+                "Brier": fmt(metrics["test_brier"], 4),
+            },
+            {
+                "": "Oracle (vraies probabilités)",
+                "AUC ROC": fmt(o["auc"]),
+                "Coût par client": fmt(o["cost_per_client"]),
+                "Brier": fmt(o["brier"], 4),
+            },
+        ]
+    )
+
+
+def params_table(params: dict[str, Any]) -> pd.DataFrame:
+    """The champion's hyperparameters, one per row."""
+    rows = []
+    for k, v in sorted(params.items()):
+        shown = fmt(v, 4) if isinstance(v, float) else str(v)
+        rows.append({"Hyperparamètre": k, "Valeur": shown})
+    return pd.DataFrame(rows)
+
+
+def method_text(metrics: dict[str, Any], settings: dict[str, Any]) -> str:
+    """How the data was split and what was subsampled, in one paragraph."""
+    rows = metrics["rows"]
+    n_all = rows["train"] + rows["test"]
+    cmp = (
+        "tous les clients d'entraînement"
+        if rows["comparison"] >= rows["train"]
+        else (
+            f"un sous-échantillon stratifié de {fmt(rows['comparison'], 0)} clients d'entraînement"
+        )
+    )
+    tun = (
+        "tous les clients d'entraînement"
+        if rows["tuning"] >= rows["train"]
+        else (f"un sous-échantillon stratifié de {fmt(rows['tuning'], 0)} clients")
+    )
+    return (
+        f"Les {fmt(n_all, 0)} clients sont séparés en un jeu d'entraînement de "
+        f"{fmt(rows['train'], 0)} clients et un **jeu de test de {fmt(rows['test'], 0)} clients** "
+        f"({fmt_pct(settings['test_size'], 0)}, stratifié sur la cible), mis de côté et utilisé "
+        f"pour aucun choix : il ne sert qu'aux chiffres finaux. Le modèle dispose de "
+        f"{fmt(rows['features'], 0)} variables. La comparaison des modèles porte sur {cmp} "
+        f"({settings['compare_folds']} plis de validation croisée stratifiée), la recherche "
+        f"d'hyperparamètres sur {tun} ({settings['tune_folds']} plis, au plus "
+        f"{settings['tune_trials']} essais). Le modèle retenu est ensuite entraîné et calibré sur "
+        f"l'ensemble des {fmt(rows['train'], 0)} clients d'entraînement "
+        f"({settings['calibration_folds']} plis)."
+    )
+
+
+def calibration_text(metrics: dict[str, Any]) -> str:
+    """Brier score before and after calibration, out of fold and on the test split."""
+    return (
+        f"Score de Brier sur le jeu de test : **{fmt(metrics['test_brier_raw'], 4)}** avant "
+        f"calibration, **{fmt(metrics['test_brier'], 4)}** après (hors échantillon sur "
+        f"l'entraînement : {fmt(metrics['oof_brier_raw'], 4)} puis "
+        f"{fmt(metrics['oof_brier'], 4)}). Plus bas est meilleur."
+    )
+
+
+def threshold_text(metrics: dict[str, Any]) -> str:
+    """The chosen threshold, the review band in probabilities, the savings."""
+    t = metrics["threshold"]
+    low, high = metrics["review_band"]
+    return (
+        f"Le seuil qui minimise le coût sur les prédictions hors échantillon est "
+        f"**{fmt(t, 3)}** (seuil théorique pour des probabilités parfaitement calibrées : "
+        f"{fmt(metrics['theoretical_threshold'], 3)}). Sur le jeu de test, il coûte "
+        f"**{fmt(metrics['test_cost_per_client'])} par client** (IC 95 % "
+        f"{fmt_ci(metrics['test_cost_ci'])}), soit {fmt_pct(metrics['saving_vs_accept_all'], 0)} "
+        f"de moins qu'accorder tous les crédits et {fmt_pct(metrics['saving_vs_half'], 0)} de "
+        f"moins que le seuil 0,5. Le score de risque place ce seuil à 50 ; la zone d'étude "
+        f"({fmt(low, 0)} à {fmt(high, 0)}) correspond aux probabilités de "
+        f"{fmt_pct(probability_from_score(low, t))} à {fmt_pct(probability_from_score(high, t))}."
+    )
+
+
+def oracle_text(metrics: dict[str, Any]) -> str:
+    """Champion against the oracle, with the project's targets."""
+    o = metrics["oracle"]
+    auc_ok = o["auc_gap"] <= 0.01
+    cost_ok = o["cost_ratio"] <= 1.05
+    return (
+        f"Sur les mêmes clients de test, les vraies probabilités du jumeau donnent une AUC de "
+        f"**{fmt(o['auc'])}** et un coût de **{fmt(o['cost_per_client'])} par client** au seuil "
+        f"théorique. Le modèle retenu est à **{fmt(o['auc_gap'])}** d'AUC de l'oracle (objectif : "
+        f"0,01 au plus, {'atteint' if auc_ok else 'non atteint'}) et son coût vaut "
+        f"**{fmt_pct(o['cost_ratio'], 1)}** de celui de l'oracle (objectif : 105 % au plus, "
+        f"{'atteint' if cost_ok else 'non atteint'})."
+    )
+
+
+def champion_text(metrics: dict[str, Any]) -> str:
+    """The chosen pair and its cross-validated AUC."""
+    ch = metrics["champion"]
+    cv_auc = fmt_pm(metrics["cv_auc"], metrics["cv_auc_std"])
+    return (
+        f"Modèle retenu : **{MODEL_LABELS_FR.get(ch['model'], ch['model'])}**, rééquilibrage "
+        f"**{STRATEGY_LABELS_FR.get(ch['strategy'], ch['strategy'])}**, calibration "
+        f"{'isotonique' if ch['calibration'] == 'isotonic' else 'sigmoïde'}. AUC en validation "
+        f"croisée (hors échantillon, calibrée) : **{cv_auc}** ; "
+        f"AUC sur le jeu de test : **{fmt(metrics['test_auc'])}** (IC 95 % "
+        f"{fmt_ci(metrics['test_auc_ci'])}). Version enregistrée : "
+        f"`{metrics['model_name']}` v{metrics['model_version']} (alias `champion`)."
+    )
+
+
+def timing_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """Wall time of each step of the stage."""
+    labels = {
+        "comparison": "Comparaison des modèles",
+        "tuning": "Recherche d'hyperparamètres",
+        "champion_fit": "Entraînement et calibration du modèle retenu",
+        "test_evaluation": "Évaluation sur le jeu de test",
+        "registry": "Enregistrement MLflow",
+        "total": "Total",
+    }
+    seconds = metrics["seconds"]
+    return pd.DataFrame(
+        [
+            {"Étape": label, "Durée (s)": fmt(seconds[k], 0)}
+            for k, label in labels.items()
+            if k in seconds
+        ]
+    )
+
+
+def best_in_comparison(results: pd.DataFrame) -> dict[str, Any]:
+    """The best non-baseline row of the comparison, with French names."""
+    row = results[results["model"] != "dummy"].sort_values("cost_per_client_mean").iloc[0]
+    return {
+        "model": MODEL_LABELS_FR.get(row["model"], row["model"]),
+        "strategy": STRATEGY_LABELS_FR.get(row["strategy"], row["strategy"]),
+        "cost": float(row["cost_per_client_mean"]),
+        "auc": float(row["roc_auc_mean"]),
+        "dummy_cost": float(results.loc[results["model"] == "dummy", "cost_per_client_mean"].min())
+        if (results["model"] == "dummy").any()
+        else float(np.nan),
+    }

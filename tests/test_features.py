@@ -1,0 +1,482 @@
+"""Feature engineering: cleaning, ratios, aggregates, dictionary, batch tables, serving equality."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from credit_scoring.data.ingest import find_kaggle_source, ingest
+from credit_scoring.data.schema import CLIENT_ID, DAYS_SENTINEL, TABLES, TARGET
+from credit_scoring.data.twin import TwinConfig, generate_twin
+from credit_scoring.features import build as build_module
+from credit_scoring.features import (
+    build_feature_tables,
+    build_features,
+    category_levels,
+    feature_dictionary,
+    features_for_clients,
+    read_feature_table,
+)
+from credit_scoring.features.catalog import SOURCES
+
+NO_HISTORY_IDS = [990_001, 990_002, 990_003]
+
+
+# --- hand-made tables ---------------------------------------------------------------------------
+
+
+def _write(directory: Path, table: str, rows: list[dict]) -> None:
+    """A table with the schema's columns and types; columns not given are missing (0 for ints)."""
+    spec = TABLES[table]
+    frame = pd.DataFrame(rows, columns=spec.column_names)
+    arrow_types = {"int64": pa.int64(), "float64": pa.float64(), "object": pa.string()}
+    for column in spec.columns:
+        if column.dtype == "int64":
+            frame[column.name] = frame[column.name].fillna(0).astype("int64")
+        elif column.dtype == "float64":
+            frame[column.name] = frame[column.name].astype("float64")
+    schema = pa.schema([(c.name, arrow_types[c.dtype]) for c in spec.columns])
+    pq.write_table(
+        pa.Table.from_pandas(frame, schema=schema, preserve_index=False),
+        directory / f"{table}.parquet",
+    )
+
+
+def _application(client: int, **values) -> dict:
+    base = {
+        CLIENT_ID: client,
+        "CODE_GENDER": "F",
+        "AMT_INCOME_TOTAL": 100_000.0,
+        "AMT_CREDIT": 300_000.0,
+        "AMT_ANNUITY": 20_000.0,
+        "AMT_GOODS_PRICE": 250_000.0,
+        "CNT_FAM_MEMBERS": 2.0,
+        "DAYS_BIRTH": -36_525,
+        "DAYS_EMPLOYED": -3_652,
+    }
+    return base | values
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """A hand-made history: client 1 and 2 with a few rows, client 3 with none."""
+    d = tmp_path_factory.mktemp("tiny")
+    _write(
+        d,
+        "application_train",
+        [
+            _application(1, TARGET=0, CODE_GENDER="M"),
+            _application(2, TARGET=1),
+            _application(4, CODE_GENDER="XNA"),
+        ],
+    )
+    _write(d, "application_test", [_application(3)])
+    _write(
+        d,
+        "installments_payments",
+        [
+            # client 1: 3 days late paying all, then 2 days early paying 600 of 1,000
+            {
+                "SK_ID_PREV": 10,
+                CLIENT_ID: 1,
+                "DAYS_INSTALMENT": -100.0,
+                "DAYS_ENTRY_PAYMENT": -97.0,
+                "AMT_INSTALMENT": 1000.0,
+                "AMT_PAYMENT": 1000.0,
+            },
+            {
+                "SK_ID_PREV": 10,
+                CLIENT_ID: 1,
+                "DAYS_INSTALMENT": -70.0,
+                "DAYS_ENTRY_PAYMENT": -72.0,
+                "AMT_INSTALMENT": 1000.0,
+                "AMT_PAYMENT": 600.0,
+            },
+            # client 2: 4 days late recently, 30 days late 400 days before the application
+            {
+                "SK_ID_PREV": 20,
+                CLIENT_ID: 2,
+                "DAYS_INSTALMENT": -40.0,
+                "DAYS_ENTRY_PAYMENT": -36.0,
+                "AMT_INSTALMENT": 500.0,
+                "AMT_PAYMENT": 500.0,
+            },
+            {
+                "SK_ID_PREV": 20,
+                CLIENT_ID: 2,
+                "DAYS_INSTALMENT": -400.0,
+                "DAYS_ENTRY_PAYMENT": -370.0,
+                "AMT_INSTALMENT": 500.0,
+                "AMT_PAYMENT": 500.0,
+            },
+        ],
+    )
+    _write(
+        d,
+        "bureau",
+        [
+            {
+                CLIENT_ID: 1,
+                "SK_ID_BUREAU": 101,
+                "CREDIT_ACTIVE": "Active",
+                "DAYS_CREDIT": -200,
+                "AMT_CREDIT_SUM": 1000.0,
+                "AMT_CREDIT_SUM_DEBT": 100.0,
+                "CREDIT_TYPE": "Consumer credit",
+            },
+            {
+                CLIENT_ID: 1,
+                "SK_ID_BUREAU": 102,
+                "CREDIT_ACTIVE": "Active",
+                "DAYS_CREDIT": -300,
+                "AMT_CREDIT_SUM": 1000.0,
+                "AMT_CREDIT_SUM_DEBT": 300.0,
+                "CREDIT_TYPE": "Credit card",
+            },
+            {
+                CLIENT_ID: 1,
+                "SK_ID_BUREAU": 103,
+                "CREDIT_ACTIVE": "Closed",
+                "DAYS_CREDIT": -900,
+                "AMT_CREDIT_SUM": 5000.0,
+                "AMT_CREDIT_SUM_DEBT": 0.0,
+                "CREDIT_TYPE": "Car loan",
+            },
+            {
+                CLIENT_ID: 2,
+                "SK_ID_BUREAU": 201,
+                "CREDIT_ACTIVE": "Closed",
+                "DAYS_CREDIT": -400,
+                "AMT_CREDIT_SUM": 700.0,
+            },
+            {
+                CLIENT_ID: 2,
+                "SK_ID_BUREAU": 202,
+                "CREDIT_ACTIVE": "Active",
+                "DAYS_CREDIT": -100,
+                "AMT_CREDIT_SUM": 900.0,
+            },
+        ],
+    )
+    _write(
+        d,
+        "bureau_balance",
+        [
+            {"SK_ID_BUREAU": 101, "MONTHS_BALANCE": -1, "STATUS": "0"},
+            {"SK_ID_BUREAU": 101, "MONTHS_BALANCE": -2, "STATUS": "1"},
+            {"SK_ID_BUREAU": 101, "MONTHS_BALANCE": -3, "STATUS": "3"},
+            {"SK_ID_BUREAU": 103, "MONTHS_BALANCE": -20, "STATUS": "C"},
+            {"SK_ID_BUREAU": 103, "MONTHS_BALANCE": -21, "STATUS": "0"},
+        ],
+    )
+    _write(
+        d,
+        "previous_application",
+        [
+            {
+                "SK_ID_PREV": 11,
+                CLIENT_ID: 1,
+                "NAME_CONTRACT_STATUS": "Approved",
+                "DAYS_DECISION": -300,
+                "AMT_APPLICATION": 100.0,
+                "AMT_CREDIT": 80.0,
+                "DAYS_FIRST_DRAWING": float(DAYS_SENTINEL),
+                "DAYS_LAST_DUE": float(DAYS_SENTINEL),
+            },
+            {
+                "SK_ID_PREV": 12,
+                CLIENT_ID: 1,
+                "NAME_CONTRACT_STATUS": "Refused",
+                "DAYS_DECISION": -50,
+                "AMT_APPLICATION": 500.0,
+                "AMT_CREDIT": 500.0,
+            },
+            {
+                "SK_ID_PREV": 13,
+                CLIENT_ID: 1,
+                "NAME_CONTRACT_STATUS": "Approved",
+                "DAYS_DECISION": -900,
+                "AMT_APPLICATION": 200.0,
+                "AMT_CREDIT": 200.0,
+                "DAYS_FIRST_DRAWING": -800.0,
+                "DAYS_LAST_DUE": -100.0,
+            },
+        ],
+    )
+    for table in ("POS_CASH_balance", "credit_card_balance"):
+        _write(d, table, [])
+    return d
+
+
+@pytest.fixture(scope="module")
+def tiny_features(tiny) -> pd.DataFrame:
+    apps = pd.DataFrame([_application(1), _application(2), _application(3)])
+    return build_features(apps, tiny)
+
+
+# --- application features -----------------------------------------------------------------------
+
+
+def test_days_employed_sentinel_becomes_missing_with_a_flag(tiny):
+    apps = pd.DataFrame([_application(1, DAYS_EMPLOYED=DAYS_SENTINEL), _application(2)])
+    features = build_features(apps, tiny)
+    assert np.isnan(features.loc[1, "YEARS_EMPLOYED"])
+    assert features.loc[1, "DAYS_EMPLOYED_ANOM"] == 1.0
+    assert features.loc[2, "YEARS_EMPLOYED"] == pytest.approx(3652 / 365.25)
+    assert features.loc[2, "DAYS_EMPLOYED_ANOM"] == 0.0
+
+
+def test_xna_is_missing_and_never_a_category(tiny):
+    features = build_features(pd.DataFrame([_application(1, CODE_GENDER="XNA")]), tiny)
+    assert pd.isna(features.loc[1, "CODE_GENDER"])
+    assert list(features["CODE_GENDER"].cat.categories) == ["F", "M"]
+
+
+def test_ratios_of_a_hand_made_application(tiny):
+    row = _application(1, EXT_SOURCE_1=0.2, EXT_SOURCE_2=0.4, EXT_SOURCE_3=np.nan, CNT_CHILDREN=1)
+    f = build_features(pd.DataFrame([row]), tiny).loc[1]
+    assert f["CREDIT_INCOME_RATIO"] == pytest.approx(3.0)
+    assert f["ANNUITY_INCOME_RATIO"] == pytest.approx(0.2)
+    assert f["PAYMENT_RATE"] == pytest.approx(20_000 / 300_000)
+    assert f["CREDIT_GOODS_RATIO"] == pytest.approx(1.2)
+    assert f["INCOME_PER_PERSON"] == pytest.approx(50_000)
+    assert f["EMPLOYED_TO_AGE"] == pytest.approx(3652 / 36525)
+    assert f["AGE_YEARS"] == pytest.approx(100.0)
+    assert f["EXT_SOURCES_MEAN"] == pytest.approx(0.3)
+    assert (f["EXT_SOURCES_MIN"], f["EXT_SOURCES_MAX"]) == (0.2, 0.4)
+    assert f["EXT_SOURCES_STD"] == pytest.approx(0.1)
+    assert np.isnan(f["EXT_SOURCES_PROD"])
+    assert f["EXT_SOURCES_WEIGHTED"] == pytest.approx((2 * 0.2 + 0.4) / 3)
+    assert f["EXT_SOURCES_MISSING"] == 1.0
+
+
+def test_division_by_zero_gives_missing_not_infinity(tiny):
+    f = build_features(pd.DataFrame([_application(1, AMT_INCOME_TOTAL=0.0)]), tiny).loc[1]
+    assert np.isnan(f["CREDIT_INCOME_RATIO"])
+
+
+# --- history aggregates -------------------------------------------------------------------------
+
+
+def test_instalment_aggregates_of_two_payments(tiny_features):
+    f = tiny_features.loc[1]
+    assert f["INST_COUNT"] == 2
+    assert f["INST_DPD_MEAN"] == 1.5  # 3 days late, then on time (early)
+    assert f["INST_DBD_MEAN"] == 1.0
+    assert f["INST_LATE_SHARE"] == 0.5
+    assert f["INST_PAYMENT_RATIO_MEAN"] == pytest.approx(0.8)
+    assert f["INST_UNDERPAYMENT_SUM"] == 400.0
+
+
+def test_recency_window_excludes_older_rows(tiny_features):
+    f = tiny_features.loc[2]
+    assert (f["INST_COUNT"], f["INST_DPD_MAX"]) == (2, 30)
+    assert (f["INST_365D_COUNT"], f["INST_365D_DPD_MAX"]) == (1, 4)
+    assert (f["BURO_COUNT"], f["BURO_365D_COUNT"]) == (2, 1)
+
+
+def test_bureau_splits_active_and_closed_credits(tiny_features):
+    f = tiny_features.loc[1]
+    assert (f["BURO_ACTIVE_COUNT"], f["BURO_CLOSED_COUNT"]) == (2, 1)
+    assert f["BURO_ACTIVE_AMT_CREDIT_SUM_DEBT_SUM"] == 400.0
+    assert f["BURO_AMT_CREDIT_SUM_SUM"] == 7000.0
+    assert f["BURO_CLOSED_AMT_CREDIT_SUM_MEAN"] == 5000.0
+    assert f["BURO_ACTIVE_AMT_CREDIT_SUM_DEBT_RATE"] == pytest.approx(0.2)
+
+
+def test_bureau_balance_is_summarised_per_credit_then_per_client(tiny_features):
+    f = tiny_features.loc[1]
+    assert f["BURO_BB_MONTHS_SUM"] == 5
+    assert f["BURO_BB_DPD_MONTHS_RATE"] == pytest.approx(2 / 5)
+    assert f["BURO_ACTIVE_BB_WORST_STATUS_MAX"] == 3
+    assert f["BURO_CLOSED_BB_WORST_STATUS_MAX"] == 0
+    assert f["BURO_BB_EVER_DPD_SHARE"] == pytest.approx(1 / 2)  # credit 102 has no history
+
+
+def test_previous_applications_split_approved_and_refused(tiny_features):
+    f = tiny_features.loc[1]
+    assert (f["PREV_COUNT"], f["PREV_APPROVED_COUNT"], f["PREV_REFUSED_COUNT"]) == (3, 2, 1)
+    assert f["PREV_APPROVED_AMT_CREDIT_MEAN"] == 140.0
+    assert f["PREV_REFUSED_AMT_APPLICATION_MEAN"] == 500.0
+    assert f["PREV_APPROVED_APP_CREDIT_RATIO_MEAN"] == pytest.approx((1.25 + 1.0) / 2)
+    assert (f["PREV_LAST_IS_REFUSED"], f["PREV_LAST_AMT_APPLICATION"]) == (1.0, 500.0)
+    assert f["PREV_RUNNING_COUNT"] == 1
+
+
+def test_previous_application_sentinel_dates_are_missing(tiny_features):
+    assert tiny_features.loc[1, "PREV_DAYS_FIRST_DRAWING_MEAN"] == -800.0
+
+
+def test_client_without_history_gets_zero_counts_and_missing_means(tiny_features):
+    f = tiny_features.loc[3]
+    assert (f["BURO_COUNT"], f["PREV_COUNT"], f["INST_COUNT"], f["CC_COUNT"]) == (0, 0, 0, 0)
+    assert f["BURO_AMT_CREDIT_SUM_SUM"] == 0.0
+    assert np.isnan(f["INST_DPD_MEAN"]) and np.isnan(f["PREV_LAST_AMT_CREDIT"])
+
+
+def test_features_do_not_include_the_target(tiny):
+    apps = pd.read_parquet(tiny / "application_train.parquet")
+    assert TARGET in apps
+    assert TARGET not in build_features(apps, tiny).columns
+
+
+# --- dictionary ---------------------------------------------------------------------------------
+
+
+def test_every_feature_has_a_french_label_and_a_known_source(batch):
+    out, _ = batch
+    dictionary = feature_dictionary()
+    train = read_feature_table(out / "train.parquet").drop(columns=TARGET)
+    assert list(dictionary["name"]) == list(train.columns)
+    assert dictionary["source"].isin(SOURCES).all()
+    assert dictionary["label_fr"].str.strip().str.len().gt(3).all()
+    # A client reads the label: no column code in it.
+    assert not dictionary["label_fr"].str.contains(r"[A-Z]{2,}_[A-Z]", regex=True).any()
+    assert dictionary["label_fr"].is_unique or dictionary["label_fr"].duplicated().sum() < 5
+    assert dictionary.set_index("name").loc["AMT_CREDIT", "actionable"]
+    assert not dictionary.set_index("name").loc["INST_DPD_MEAN", "actionable"]
+
+
+# --- the twin: batch tables and serving ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory) -> Path:
+    """A small twin, ingested, plus applications of clients without any history."""
+    root = tmp_path_factory.mktemp("twin")
+    generate_twin(TwinConfig(clients=1_500, seed=11), root / "csv", progress=False)
+    ingest(find_kaggle_source(root / "csv"), root / "interim")
+    interim = root / "interim"
+    test = pd.read_parquet(interim / "application_test.parquet")
+    strangers = test.head(len(NO_HISTORY_IDS)).assign(**{CLIENT_ID: NO_HISTORY_IDS})
+    schema = pq.read_schema(interim / "application_test.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(pd.concat([test, strangers]), schema=schema, preserve_index=False),
+        interim / "application_test.parquet",
+    )
+    return interim
+
+
+@pytest.fixture(scope="module")
+def batch(twin, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("out") / "features"
+    return out, build_feature_tables(twin, out)
+
+
+def _batch_rows(out: Path, ids: list[int]) -> pd.DataFrame:
+    train = read_feature_table(out / "train.parquet").drop(columns=TARGET)
+    production = read_feature_table(out / "production.parquet")
+    return pd.concat([train, production]).loc[ids]
+
+
+def _without(twin: Path, table: str) -> set[int]:
+    apps = pd.concat(
+        pd.read_parquet(twin / f"{t}.parquet", columns=[CLIENT_ID])
+        for t in ("application_train", "application_test")
+    )[CLIENT_ID]
+    has = set(pd.read_parquet(twin / f"{table}.parquet", columns=[CLIENT_ID])[CLIENT_ID])
+    return set(apps) - has
+
+
+def test_serving_equals_the_batch_rows_exactly(twin, batch):
+    out, _ = batch
+    train_ids = pd.read_parquet(twin / "application_train.parquet", columns=[CLIENT_ID])
+    random_ids = train_ids[CLIENT_ID].sample(6, random_state=5).tolist()
+    no_bureau = sorted(_without(twin, "bureau") - _without(twin, "previous_application"))[:2]
+    no_card = sorted(_without(twin, "credit_card_balance") - _without(twin, "bureau"))[:2]
+    ids = random_ids + no_bureau + no_card + NO_HISTORY_IDS
+    served = features_for_clients(ids, twin)
+    pd.testing.assert_frame_equal(served, _batch_rows(out, ids), check_exact=True)
+    assert (served.loc[NO_HISTORY_IDS, ["BURO_COUNT", "PREV_COUNT", "INST_COUNT"]] == 0).all().all()
+
+
+def test_serving_one_client_equals_its_batch_row(twin, batch):
+    out, _ = batch
+    client = int(pd.read_parquet(twin / "application_test.parquet")[CLIENT_ID].iloc[7])
+    pd.testing.assert_frame_equal(
+        features_for_clients([client], twin), _batch_rows(out, [client]), check_exact=True
+    )
+
+
+def test_posted_application_changes_its_own_features_not_the_history(twin, batch):
+    out, _ = batch
+    stored = pd.read_parquet(twin / "application_train.parquet").iloc[[3]]
+    client = int(stored[CLIENT_ID].iloc[0])
+    posted = stored.assign(AMT_CREDIT=stored["AMT_CREDIT"] * 2)
+    served = features_for_clients([client], twin, applications=posted).loc[client]
+    batch_row = _batch_rows(out, [client]).loc[client]
+    assert served["CREDIT_INCOME_RATIO"] == pytest.approx(2 * batch_row["CREDIT_INCOME_RATIO"])
+    history = [c for c in served.index if c.startswith(("BURO_", "PREV_", "INST_", "POS_", "CC_"))]
+    pd.testing.assert_series_equal(
+        served[history].drop("CREDIT_TO_PREV_APPROVED_MEAN", errors="ignore"),
+        batch_row[history].drop("CREDIT_TO_PREV_APPROVED_MEAN", errors="ignore"),
+        check_exact=True,
+    )
+
+
+def test_unknown_client_is_a_clear_error(twin):
+    with pytest.raises(KeyError, match="123"):
+        features_for_clients([123], twin)
+
+
+def test_train_and_production_share_columns_and_dtypes(twin, batch):
+    out, metrics = batch
+    train = read_feature_table(out / "train.parquet")
+    production = read_feature_table(out / "production.parquet")
+    assert train.columns[0] == TARGET
+    pd.testing.assert_series_equal(train.dtypes.iloc[1:], production.dtypes)
+    levels = json.loads((out / "categories.json").read_text(encoding="utf-8"))
+    assert levels == category_levels(twin)
+    assert list(production["NAME_INCOME_TYPE"].cat.categories) == levels["NAME_INCOME_TYPE"]
+    assert metrics["rows"] == {"train": len(train), "production": len(production)}
+
+
+def test_metrics_count_features_per_source(batch):
+    _, metrics = batch
+    assert sum(metrics["features_per_source"].values()) == metrics["features"] >= 400
+    assert all(metrics["features_per_source"][s] > 0 for s in SOURCES)
+
+
+def test_engine_agrees_with_the_pandas_reference(twin):
+    path = Path(__file__).parent / "benchmarks" / "features_scale.py"
+    spec = importlib.util.spec_from_file_location("features_scale", path)
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    ids = pd.read_parquet(twin / "application_train.parquet", columns=[CLIENT_ID])[CLIENT_ID]
+    ids = ids.head(400).tolist() + NO_HISTORY_IDS
+    ours = build_module.engine.history_aggregates(ids, twin)
+    # Ratios are kept to six decimals (DECIMAL(18, 6)), hence the absolute tolerance.
+    pd.testing.assert_frame_equal(ours, reference.pandas_history(ids, twin), rtol=1e-9, atol=1e-6)
+
+
+def test_batch_build_is_atomic(twin, batch, tmp_path, monkeypatch):
+    out = tmp_path / "features"
+    shutil.copytree(batch[0], out)
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+
+    def broken() -> pd.DataFrame:
+        raise RuntimeError("disk full")
+
+    # Fails after both Parquet tables are written into the temporary directory.
+    monkeypatch.setattr(build_module, "feature_dictionary", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_feature_tables(twin, out)
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["features"]
+
+
+def test_batch_build_fails_clearly_without_a_table(twin, tmp_path):
+    partial = tmp_path / "interim"
+    shutil.copytree(twin, partial)
+    (partial / "bureau.parquet").unlink()
+    with pytest.raises(FileNotFoundError, match=r"bureau\.parquet"):
+        build_feature_tables(partial, tmp_path / "features")
+    assert not (tmp_path / "features").exists()
