@@ -16,8 +16,8 @@ import pytest
 from credit_scoring.data.ingest import find_kaggle_source, ingest
 from credit_scoring.data.schema import CLIENT_ID, DAYS_SENTINEL, TABLES, TARGET
 from credit_scoring.data.twin import TwinConfig, generate_twin
-from credit_scoring.features import build as build_module
 from credit_scoring.features import (
+    application,
     build_feature_tables,
     build_features,
     category_levels,
@@ -25,6 +25,7 @@ from credit_scoring.features import (
     features_for_clients,
     read_feature_table,
 )
+from credit_scoring.features import build as build_module
 from credit_scoring.features.catalog import SOURCES
 
 NO_HISTORY_IDS = [990_001, 990_002, 990_003]
@@ -225,9 +226,13 @@ def tiny_features(tiny) -> pd.DataFrame:
 # --- application features -----------------------------------------------------------------------
 
 
+def _application_features(rows: list[dict], interim: Path) -> pd.DataFrame:
+    return application.compute(pd.DataFrame(rows), category_levels(interim))
+
+
 def test_days_employed_sentinel_becomes_missing_with_a_flag(tiny):
-    apps = pd.DataFrame([_application(1, DAYS_EMPLOYED=DAYS_SENTINEL), _application(2)])
-    features = build_features(apps, tiny)
+    rows = [_application(1, DAYS_EMPLOYED=DAYS_SENTINEL), _application(2)]
+    features = _application_features(rows, tiny)
     assert np.isnan(features.loc[1, "YEARS_EMPLOYED"])
     assert features.loc[1, "DAYS_EMPLOYED_ANOM"] == 1.0
     assert features.loc[2, "YEARS_EMPLOYED"] == pytest.approx(3652 / 365.25)
@@ -235,14 +240,14 @@ def test_days_employed_sentinel_becomes_missing_with_a_flag(tiny):
 
 
 def test_xna_is_missing_and_never_a_category(tiny):
-    features = build_features(pd.DataFrame([_application(1, CODE_GENDER="XNA")]), tiny)
+    features = _application_features([_application(1, CODE_GENDER="XNA")], tiny)
     assert pd.isna(features.loc[1, "CODE_GENDER"])
     assert list(features["CODE_GENDER"].cat.categories) == ["F", "M"]
 
 
 def test_ratios_of_a_hand_made_application(tiny):
     row = _application(1, EXT_SOURCE_1=0.2, EXT_SOURCE_2=0.4, EXT_SOURCE_3=np.nan, CNT_CHILDREN=1)
-    f = build_features(pd.DataFrame([row]), tiny).loc[1]
+    f = _application_features([row], tiny).loc[1]
     assert f["CREDIT_INCOME_RATIO"] == pytest.approx(3.0)
     assert f["ANNUITY_INCOME_RATIO"] == pytest.approx(0.2)
     assert f["PAYMENT_RATE"] == pytest.approx(20_000 / 300_000)
@@ -259,7 +264,7 @@ def test_ratios_of_a_hand_made_application(tiny):
 
 
 def test_division_by_zero_gives_missing_not_infinity(tiny):
-    f = build_features(pd.DataFrame([_application(1, AMT_INCOME_TOTAL=0.0)]), tiny).loc[1]
+    f = _application_features([_application(1, AMT_INCOME_TOTAL=0.0)], tiny).loc[1]
     assert np.isnan(f["CREDIT_INCOME_RATIO"])
 
 
@@ -352,7 +357,7 @@ def test_every_feature_has_a_french_label_and_a_known_source(batch):
 def twin(tmp_path_factory) -> Path:
     """A small twin, ingested, plus applications of clients without any history."""
     root = tmp_path_factory.mktemp("twin")
-    generate_twin(TwinConfig(clients=1_500, seed=11), root / "csv", progress=False)
+    generate_twin(TwinConfig(clients=1_000, seed=11), root / "csv", progress=False)
     ingest(find_kaggle_source(root / "csv"), root / "interim")
     interim = root / "interim"
     test = pd.read_parquet(interim / "application_test.parquet")

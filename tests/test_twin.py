@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
-from credit_scoring.data.schema import DAYS_SENTINEL, TABLES
+from credit_scoring.data.schema import DAYS_SENTINEL, TABLES, Column, Table
 from credit_scoring.data.twin import MANIFEST_FILE, TRUTH_FILE, TwinConfig, _writer, generate_twin
+from credit_scoring.data.twin._core import Cat
 
 CLIENTS = 2_500
 
@@ -87,6 +88,47 @@ def test_truth_has_one_probability_per_client(twin: Path, tables: dict[str, pd.D
     assert truth["probability_default"].between(0, 1).all()
     for name in TABLES:  # the truth never leaks into the CSVs
         assert "probability_default" not in tables[name].columns
+
+
+def _toy_table() -> Table:
+    return Table(
+        "toy",
+        (
+            Column("ID", "int64", ""),
+            Column("AMOUNT", "float64", ""),
+            Column("STATUS", "object", ""),
+        ),
+        None,
+        (),
+        0,
+    )
+
+
+def test_writer_keeps_dtypes_of_whole_floats_and_numeric_looking_strings(tmp_path: Path) -> None:
+    table = _toy_table()
+    with _writer.CsvTableWriter(tmp_path, table) as writer:
+        writer.write(
+            {
+                "ID": np.array([1, 2, 3]),
+                "AMOUNT": np.array([202500.0, np.nan, 1.0]),
+                "STATUS": Cat(np.array([2, 3, -1], dtype=np.int16), ("C", "X", "0", "1")),
+            }
+        )
+    text = (tmp_path / table.file_name).read_text()
+    assert "202500.0" in text and "NaN" not in text
+    df = pd.read_csv(tmp_path / table.file_name)
+    assert {c: str(t) for c, t in df.dtypes.items()} == table.dtypes
+
+
+def test_writer_refuses_missing_values_in_int_columns(tmp_path: Path) -> None:
+    with _writer.CsvTableWriter(tmp_path, _toy_table()) as writer, pytest.raises(ValueError):
+        writer.write(
+            {
+                "ID": np.array([1.0, np.nan]),
+                "AMOUNT": np.array([1.0, 2.0]),
+                "STATUS": Cat(np.array([0, 1], dtype=np.int16), ("C", "X")),
+            }
+        )
 
 
 # --------------------------------------------------------------------------- keys
@@ -289,6 +331,13 @@ def test_drift_makes_test_older_and_grows_along_the_ids(
     early, late = test.iloc[:half], test.iloc[half:]
     assert late["DAYS_BIRTH"].mean() < early["DAYS_BIRTH"].mean()
     assert late["AMT_INCOME_TOTAL"].median() > early["AMT_INCOME_TOTAL"].median()
+
+
+def test_drift_never_changes_the_training_data(twin: Path, no_drift: Path) -> None:
+    name = TABLES["application_train"].file_name
+    assert (twin / name).read_bytes() == (no_drift / name).read_bytes()
+    truth = [pd.read_parquet(d / TRUTH_FILE).query("split == 'train'") for d in (twin, no_drift)]
+    pd.testing.assert_frame_equal(truth[0], truth[1])
 
 
 # --------------------------------------------------------------------------- reproducibility

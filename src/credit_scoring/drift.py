@@ -1088,13 +1088,10 @@ def run_drift(
     seconds["report"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    psi = psi_table(
-        sample(reference, settings.sample_rows, settings.seed),
-        current,
-        columns,
-        settings.psi_bins,
-        labels,
-    )
+    # The PSI's bins need no more reference rows than the report's sample; production is
+    # small enough to take whole.
+    psi_reference = sample(reference, settings.sample_rows, settings.seed)
+    psi = psi_table(psi_reference, current, columns, settings.psi_bins, labels)
     score = None
     if reference_scores is not None and current_scores is not None:
         score = prediction_drift(reference_scores, current_scores, settings.psi_bins)
@@ -1109,6 +1106,7 @@ def run_drift(
     summary |= report.summary()
     summary["psi"] = {str(c): float(v) for c, v in psi["psi"].items()}
     summary["psi_significant"] = [str(c) for c in psi.index[psi["psi"] >= PSI_SIGNIFICANT]]
+    summary["psi_rows"] = {"reference": len(psi_reference), "current": len(current)}
     summary["score"] = score
     summary["timeline"] = {
         "months": settings.months,
@@ -1121,7 +1119,7 @@ def run_drift(
     }
     if "score moyen" in timeline:
         summary["timeline"]["mean_score"] = [float(v) for v in timeline["score moyen"]]
-    summary["settings"] = _jsonable(asdict(settings))
+    summary["settings"] = asdict(settings)
     summary["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     metrics_path = Path(metrics_path)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
@@ -1136,14 +1134,6 @@ def run_drift(
         metrics_path=metrics_path,
         columns=columns,
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
 
 
 # --------------------------------------------------------------------------- tables
@@ -1169,6 +1159,15 @@ def column_table(result: DriftResult, labels: Mapping[str, str] | None = None) -
     )
     order = np.lexsort((-table["score"].to_numpy(), ~table["drifted"].to_numpy()))
     return out.iloc[order]
+
+
+def timeline_table(timeline: pd.DataFrame) -> pd.DataFrame:
+    """The monthly timeline for display: the alert as ``oui`` / ``non``.
+
+    >>> timeline_table(pd.DataFrame({"alerte": [False, True]}, index=[1, 2]))["alerte"].tolist()
+    ['non', 'oui']
+    """
+    return timeline.assign(alerte=timeline["alerte"].map({True: "oui", False: "non"}))
 
 
 def sampling_statement(result: DriftResult) -> str:

@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python tests/benchmarks/drift_scale.py [DIR] [--clients 307511] [--seed 1]
         [--drift 1.0] [--root /tmp/credit_scoring_drift_bench] [--stand-ins 10]
-        [--sample-rows 20000] [--timeline-rows 10000] [--months 6] [--json OUT]
+        [--sample-rows 20000] [--timeline-rows 5000] [--months 6] [--json OUT]
 
 ``DIR`` holds ``application_train`` and ``application_test`` (CSV or Parquet). Without it, a data
 twin of ``--clients`` training clients (Kaggle's 307,511 by default, so 48,744 production rows)

@@ -453,6 +453,9 @@ def _child(mode: str, interim: Path, extra: str = "") -> dict[str, Any]:
         raise RuntimeError(f"{mode} failed on {interim}:\n{output[-2000:]}")
     result = json.loads(output.strip().splitlines()[-1])
     result["peak_rss_gb"] = round(usage.ru_maxrss * 1024 / 1e9, 2)  # Linux: kilobytes
+    # CPU seconds of all its threads: unlike wall time, barely moved by other processes.
+    result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)
+    result["load"] = round(os.getloadavg()[0], 1)
     return result
 
 
@@ -672,23 +675,28 @@ def main(argv: list[str] | None = None) -> int:
             row["engine_polars"] = _child("engine_polars", interim)
             print(
                 f"[{scale:>4.0%}] one heavy aggregate: DuckDB {row['engine_duckdb']['seconds']} s "
-                f"{row['engine_duckdb']['peak_rss_gb']} GB, Polars "
-                f"{row['engine_polars']['seconds']} s {row['engine_polars']['peak_rss_gb']} GB",
+                f"({row['engine_duckdb']['cpu_s']} s CPU) {row['engine_duckdb']['peak_rss_gb']} GB,"
+                f" Polars {row['engine_polars']['seconds']} s ({row['engine_polars']['cpu_s']} s "
+                f"CPU) {row['engine_polars']['peak_rss_gb']} GB",
                 flush=True,
             )
         row["ours"] = _child("ours", interim)
         print(
             f"[{scale:>4.0%}] {rows['application_train']:,} + {rows['application_test']:,} "
-            f"clients: ours {row['ours']['seconds']} s, peak {row['ours']['peak_rss_gb']} GB "
+            f"clients: ours {row['ours']['seconds']} s ({row['ours']['cpu_s']} s CPU, load "
+            f"{row['ours']['load']}), peak {row['ours']['peak_rss_gb']} GB "
             f"({row['ours']['features']} features; steps {row['ours']['steps']})",
             flush=True,
         )
         if not args.no_pandas:
             row["pandas"] = _child("pandas", interim)
             row["ratio"] = round(row["pandas"]["seconds"] / row["ours"]["seconds"], 1)
+            row["cpu_ratio"] = round(row["pandas"]["cpu_s"] / row["ours"]["cpu_s"], 1)
             print(
-                f"[{scale:>4.0%}] pandas reference {row['pandas']['seconds']} s, peak "
-                f"{row['pandas']['peak_rss_gb']} GB: ours is {row['ratio']}x faster",
+                f"[{scale:>4.0%}] pandas reference {row['pandas']['seconds']} s "
+                f"({row['pandas']['cpu_s']} s CPU, load {row['pandas']['load']}), peak "
+                f"{row['pandas']['peak_rss_gb']} GB: ours is {row['ratio']}x faster "
+                f"({row['cpu_ratio']}x less CPU)",
                 flush=True,
             )
         if args.serving:

@@ -6,11 +6,13 @@ settings).
 """
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import html
 import json
 import logging
+import math
 import re
 import threading
 import uuid
@@ -22,12 +24,15 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, Security
 from fastapi import Path as PathParam
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRouter
 from fastapi.security import APIKeyHeader
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from credit_scoring import __version__ as package_version
 from credit_scoring.api.schemas import (
@@ -270,7 +275,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"detail": f"internal server error (request {request_id})"}, status_code=500
         )
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # FastAPI could not decode the body (not UTF-8, too deep)
+            error = {"type": "json_invalid", "loc": ("body",), "msg": f"{exc.detail}"}
+            return JSONResponse(validation_errors([error]), status_code=422)
+        return await http_exception_handler(request, exc)
+
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(UnknownClientError, unknown)
     app.add_exception_handler(ServiceUnavailableError, unavailable)
     app.add_exception_handler(Exception, crashed)
@@ -401,7 +414,29 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    return _finite(data) if isinstance(data, dict) else None
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as None: JSON answers cannot hold them.
+
+    >>> _finite({"a": [1.0, float("nan")], "b": {"c": float("inf")}})
+    {'a': [1.0, None], 'b': {'c': None}}
+    """
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@functools.cache
+def _feature_labels() -> dict[str, str]:
+    from credit_scoring.features import feature_dictionary
+
+    return dict(feature_dictionary()[["name", "label_fr"]].itertuples(index=False))
 
 
 def _counterfactual_bounds(settings: ApiSettings) -> dict[str, Any] | None:
@@ -476,6 +511,8 @@ def _install_docs(app: FastAPI) -> None:
                 swagger_ui_parameters={
                     "defaultModelsExpandDepth": 0,
                     "displayRequestDuration": True,
+                    # Swagger UI would send the schema to swagger.io's online validator.
+                    "validatorUrl": None,
                 },
             )
 
@@ -501,7 +538,7 @@ def _install_docs(app: FastAPI) -> None:
 
 
 def create_app(
-    scorer: Scorer | None = None,
+    scorer: Scorer | Callable[[], Scorer] | None = None,
     explainer: Any | None = None,
     settings: ApiSettings | None = None,
 ) -> FastAPI:
@@ -510,8 +547,9 @@ def create_app(
     Parameters
     ----------
     scorer
-        The scorer to serve; default: ``models:/<name>@<alias>`` from the MLflow store,
-        loaded at startup (or on first use when the app runs without its lifespan).
+        The scorer to serve, or a function that returns it; default:
+        ``models:/<name>@<alias>`` from the MLflow store. Loaded at startup (or on first use
+        when the app runs without its lifespan).
     explainer
         Its :class:`~credit_scoring.explain.Explainer`; default: built on first use.
     settings
@@ -532,9 +570,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # A server without model still answers /health (503) and says why.
-        with contextlib.suppress(ServiceUnavailableError):
-            await anyio.to_thread.run_sync(service.load)
+        if settings.load_at_startup:
+            # A server without model still answers /health (503) and says why.
+            with contextlib.suppress(ServiceUnavailableError):
+                await anyio.to_thread.run_sync(service.load)
         yield
         service.close()
         if app.state.decision_log is not None:
@@ -597,14 +636,12 @@ def create_app(
     def model_card(service: Service) -> dict[str, Any]:
         """The served model: version, threshold, review band, key metrics of its training
         run (from ``data/metrics/train.json``), data origin (twin or real) and features."""
-        from credit_scoring.features import feature_dictionary
-
         scorer = service.scorer
         low, high = scorer.review_band
         metrics = _read_json(Path(settings.metrics_dir) / "train.json")
         data = _read_json(Path(settings.metrics_dir) / "data.json") or {}
         origin = data.get("origin")
-        labels = dict(feature_dictionary()[["name", "label_fr"]].itertuples(index=False))
+        labels = _feature_labels()
         return {
             "model_name": settings.model_name,
             "model_version": scorer.model_version,

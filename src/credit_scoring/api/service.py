@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,7 +123,8 @@ class ScoringService:
     settings
         Paths and switches.
     scorer
-        The scorer to serve; default: loaded from the registry by :meth:`load`.
+        The scorer to serve, or a function returning it (called once, by :meth:`load`);
+        default: loaded from the registry by :meth:`load`.
     explainer
         Its explainer; default: built from the scorer on first use.
     """
@@ -131,11 +132,16 @@ class ScoringService:
     def __init__(
         self,
         settings: ApiSettings,
-        scorer: Scorer | None = None,
+        scorer: Scorer | Callable[[], Scorer] | None = None,
         explainer: Explainer | None = None,
     ) -> None:
         self.settings = settings
-        self._scorer = scorer
+        self._scorer: Scorer | None = None
+        self._scorer_factory: Callable[[], Scorer] | None = None
+        if scorer is not None and not hasattr(scorer, "predict_proba") and callable(scorer):
+            self._scorer_factory = scorer
+        else:
+            self._scorer = scorer  # type: ignore[assignment]
         self._explainer = explainer
         self._lock = threading.RLock()
         self._loaded = False
@@ -198,12 +204,10 @@ class ScoringService:
             if self._error and time.monotonic() - self._failed_at < RETRY_SECONDS:
                 raise ServiceUnavailableError(self._error)
             try:
-                if self._scorer is None:
-                    self._scorer = Scorer.from_registry(
-                        self.settings.model_name,
-                        self.settings.model_alias,
-                        tracking_uri=_tracking_uri(self.settings.mlflow_dir),
-                    )
+                if self._scorer is None and self._scorer_factory is not None:
+                    self._scorer = self._scorer_factory()
+                elif self._scorer is None:
+                    self._scorer = self._from_registry()
             except Exception as error:  # the registry's errors are many; all mean "no model"
                 self._error = f"no model to serve: {error}"
                 self._failed_at = time.monotonic()
@@ -214,6 +218,19 @@ class ScoringService:
             self._loaded = True
             log.info("serving %s", self._scorer.model_version)
         self._start_background()
+
+    def _from_registry(self) -> Scorer:
+        from credit_scoring.modelling.registry import DB_FILE, tracking_uri
+
+        store = Path(self.settings.mlflow_dir)
+        # Opening a missing store would create an empty one: say what is missing instead.
+        if not (store / DB_FILE).is_file():
+            raise LookupError(
+                f"no MLflow store at {store}: run the train stage (dvc repro train) first"
+            )
+        return Scorer.from_registry(
+            self.settings.model_name, self.settings.model_alias, tracking_uri=tracking_uri(store)
+        )
 
     def _load_production(self) -> None:
         from credit_scoring.features import all_features
@@ -261,13 +278,15 @@ class ScoringService:
 
     def _warm_up(self) -> None:
         """Work that makes requests faster, none of it needed for correct answers."""
-        steps = [
-            ("history ids", self._load_history_ids),
-            ("empty history", self._empty_history_row),
-            ("precomputed explanations", self._check_precomputed_explanations),
-        ]
+        steps: list[tuple[str, Any]] = []
         if self.settings.precompute_scores:
-            steps.insert(0, ("production scores", self._precompute_scores))
+            steps.append(("production scores", self._precompute_scores))
+        if self.settings.history_cache:
+            steps += [
+                ("history ids", self._load_history_ids),
+                ("empty history", self._empty_history_row),
+            ]
+        steps.append(("precomputed explanations", self._check_precomputed_explanations))
         for name, step in steps:
             if self._stop.is_set():
                 return
@@ -433,7 +452,10 @@ class ScoringService:
                 ]
             )
         history = self._history_for(client_ids)
-        return build.assemble(raw, history, application.category_levels(interim))
+        # Extreme but valid inputs (an annuity of 1e-300) overflow a ratio: the feature code
+        # makes it missing, as in training; the warning is noise.
+        with np.errstate(over="ignore"):
+            return build.assemble(raw, history, application.category_levels(interim))
 
     def score_applications(
         self,
@@ -562,10 +584,16 @@ class ScoringService:
         from credit_scoring.explain import CounterfactualBounds, counterfactual
 
         self._positions([int(client_id)])
+        try:
+            limits = CounterfactualBounds.from_dict(bounds)
+        except (TypeError, ValueError) as error:  # the server's settings, not the request
+            raise ServiceUnavailableError(
+                f"params.yaml explain.counterfactual is invalid: {error}"
+            ) from error
         return counterfactual(
             self.scorer,
             client_id=int(client_id),
-            bounds=CounterfactualBounds.from_dict(bounds),
+            bounds=limits,
             interim_dir=Path(self.settings.interim_dir),
         )
 
@@ -573,9 +601,3 @@ class ScoringService:
 def _contains(sorted_ids: np.ndarray, value: int) -> bool:
     k = int(np.searchsorted(sorted_ids, value))
     return k < len(sorted_ids) and int(sorted_ids[k]) == value
-
-
-def _tracking_uri(mlflow_dir: Path) -> str:
-    from credit_scoring.modelling.registry import tracking_uri
-
-    return tracking_uri(Path(mlflow_dir))

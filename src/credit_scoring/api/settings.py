@@ -81,6 +81,8 @@ class ApiSettings:
         Score the whole production batch once, in the background, at startup: a known
         client's score is then a look-up. Off: each request runs the model on the client's
         in-memory features.
+    load_at_startup
+        Load the model when the server starts (off: on the first request that needs it).
     history_cache
         Posted applications reuse the history features already computed for the
         production batch, and the empty history for clients without any history row,
@@ -104,6 +106,7 @@ class ApiSettings:
     max_body_bytes: int = 1_048_576
     precompute_scores: bool = True
     history_cache: bool = True
+    load_at_startup: bool = True
 
     def __post_init__(self) -> None:
         if self.max_batch_clients < 1 or self.max_batch_applications < 1:

@@ -117,7 +117,9 @@ class FastMatrix:
         self.codes = {
             c: {v: float(k) for k, v in enumerate(levels)} for c, levels in categories.items()
         }
-        self.string_levels = {c: bool(lv) and isinstance(lv[0], str) for c, lv in categories.items()}
+        self.string_levels = {
+            c: bool(lv) and isinstance(lv[0], str) for c, lv in categories.items()
+        }
 
     def __call__(self, X: pd.DataFrame) -> FloatArray:
         """The (n, columns) float matrix of ``X``."""
@@ -126,7 +128,10 @@ class FastMatrix:
             numbers = X[self.numeric].to_numpy(dtype=float, na_value=np.nan)
         except (TypeError, ValueError):  # strings among the numbers: coerce column by column
             numbers = np.column_stack(
-                [pd.to_numeric(X[c], errors="coerce").to_numpy(float, na_value=np.nan) for c in self.numeric]
+                [
+                    pd.to_numeric(X[c], errors="coerce").to_numpy(float, na_value=np.nan)
+                    for c in self.numeric
+                ]
             )
         numbers[~np.isfinite(numbers)] = np.nan
         out[:, self.numeric_at] = numbers

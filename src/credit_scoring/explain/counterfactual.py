@@ -220,6 +220,8 @@ def _history(client_id: int, interim_dir: Path) -> tuple[pd.DataFrame, dict[str,
 
 
 def _describe(changes: dict[str, tuple[Any, Any]], lever: str | None) -> str:
+    """The changes as an action: « ramener le crédit à ... et étaler le remboursement sur ... »,
+    then what the client would pay per month."""
     parts = []
     if CREDIT in changes:
         old, new = changes[CREDIT]
@@ -236,15 +238,26 @@ def _describe(changes: dict[str, tuple[Any, Any]], lever: str | None) -> str:
             )
     if TERM in changes:
         old_t, new_t = changes[TERM]
-        text = f"étaler le remboursement sur {number(new_t)} mois au lieu de {number(old_t)}"
-        if ANNUITY in changes:
-            a_old, a_new = changes[ANNUITY]
-            text += f" (échéance de {_euros(a_new)} au lieu de {_euros(a_old)})"
-        parts.append(text)
-    elif ANNUITY in changes:
+        parts.append(f"étaler le remboursement sur {number(new_t)} mois au lieu de {number(old_t)}")
+    text = " et ".join(parts)
+    if ANNUITY in changes:
         a_old, a_new = changes[ANNUITY]
-        parts.append(f"une échéance de {_euros(a_new)} au lieu de {_euros(a_old)}")
-    return " et ".join(parts)
+        text += f" ; l'échéance serait de {_euros(a_new)} au lieu de {_euros(a_old)}"
+    return text
+
+
+def _best_text(score: float, best: float, label: str) -> str:
+    """The best score reachable, said plainly.
+
+    >>> _best_text(53.2, 53.0, "refusé")
+    'le score de risque (53) ne baisserait pas'
+    """
+    if round(best) >= round(score):
+        return f"le score de risque ({number(score)}) ne baisserait pas"
+    return (
+        f"au mieux, le score de risque passerait de {number(score)} à {number(best)} "
+        f"(décision : {label})"
+    )
 
 
 def _bounds_text(bounds: CounterfactualBounds, credit: float, term0: float) -> str:
@@ -352,8 +365,7 @@ def counterfactual(
             new_decision=str(decisions[best]),
             message=(
                 f"Même avec {_bounds_text(bounds, credit0, term0)}, la demande ne serait pas "
-                f"accordée : au mieux, le score de risque passerait de {number(s0)} à "
-                f"{number(float(scores[best]))} (décision : {label}). La décision tient "
+                f"accordée : {_best_text(s0, float(scores[best]), label)}. La décision tient "
                 "surtout à d'autres éléments du dossier, que le montant et la durée ne "
                 "compensent pas."
             ),
@@ -390,8 +402,8 @@ def counterfactual(
             lever=lever,
             application=new_row,
             message=(
-                f"Pour que la demande soit accordée, il suffirait de {_describe(changes, lever)} : "
-                f"le score de risque passerait de {number(s0)} à {number(s_new)}."
+                f"Pour que la demande soit accordée, il suffirait de {_describe(changes, lever)}. "
+                f"Le score de risque passerait de {number(s0)} à {number(s_new)}."
             ),
         )
     raise RuntimeError("the serving path disagrees with the batch features on every candidate")

@@ -276,7 +276,15 @@ def plot_stability(folds: pd.DataFrame, labels: dict[str, str], top_k: int = 10)
     ax.set_yticks(y, [labels.get(f, f) for f in table.index], fontsize=8)
     ax.axvline(top_k + 0.5, color="grey", ls="--", lw=0.8)
     ax.set_xlabel("Rang de la variable dans le modèle de chaque pli (1 = la plus importante)")
-    ax.set_xscale("log")
-    ax.legend(fontsize=7, ncol=len(rank_columns), loc="lower right")
+    worst = int(table["pire rang"].max())
+    ax.set_xticks(range(1, worst + 1, max(1, worst // 15)))
+    ax.set_xlim(0.5, worst + 0.5)
+    ax.legend(
+        fontsize=7,
+        ncol=len(rank_columns),
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        frameon=False,
+    )
     fig.tight_layout()
     return fig

@@ -350,6 +350,8 @@ def waterfall(explanation: Explanation, phrasebook: Phrasebook, max_display: int
     if explanation.client_id is not None:
         title += f" (client {explanation.client_id})"
     ax.set_title(title)
-    ax.margins(x=0.15)
+    # Room for the value labels on both sides of the bars.
+    low, high = min(ends), max(ends)
+    ax.set_xlim(low - 0.18 * (high - low + 1e-6), high + 0.12 * (high - low + 1e-6))
     fig.tight_layout()
     return fig

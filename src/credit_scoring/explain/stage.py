@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -23,11 +24,15 @@ import pandas as pd
 from credit_scoring import fairness, paths
 from credit_scoring.explain import importance as imp
 from credit_scoring.explain.counterfactual import CounterfactualBounds, counterfactual
-from credit_scoring.explain.local import Explainer, Explanation
+from credit_scoring.explain.local import Explainer, Explanation, waterfall
 from credit_scoring.explain.store import EXPLAIN_DIR, load_explanation, precompute_explanations
-from credit_scoring.scoring import DECISIONS, decision, risk_score
+from credit_scoring.explain.text import Phrasebook
+from credit_scoring.labels import number, percent
+from credit_scoring.scoring import DECISION_LABELS_FR, DECISIONS, decision, risk_score
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from credit_scoring.scoring import Scorer
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,8 @@ class ExplainParams:
         Size of the top compared across folds.
     stability_folds, stability_rows
         Only for a champion with a single fitted copy: folds and rows of the refits.
+    beeswarm_features
+        Features of the SHAP beeswarm.
     waterfall_features
         Bars of a client's waterfall (the rest grouped in one bar).
     latency_clients
@@ -95,6 +102,7 @@ class ExplainParams:
     stability_top_k: int = 10
     stability_folds: int = 5
     stability_rows: int = 10_000
+    beeswarm_features: int = 15
     waterfall_features: int = 10
     latency_clients: int = 200
     seed: int = 42
@@ -136,40 +144,42 @@ def _check_keys(section: str, values: dict[str, Any], kind: type) -> None:
 def _percentiles(milliseconds: list[float]) -> dict[str, float]:
     ordered = sorted(milliseconds)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p95_ms": round(p95, 3),
-        "n": len(ordered),
-    }
+    return {"p50_ms": round(statistics.median(ordered), 3), "p95_ms": round(p95, 3)}
+
+
+def _timed(call: Any) -> tuple[float, float]:
+    """Wall and CPU (this thread) milliseconds of one call."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    call()
+    return 1000 * (time.perf_counter() - wall), 1000 * (time.thread_time() - cpu)
 
 
 def measure_latency(
     explainer: Explainer, features: pd.DataFrame, store: Path, clients: int, seed: int = 0
-) -> dict[str, dict[str, float]]:
+) -> dict[str, Any]:
     """Milliseconds per client, one at a time: on-demand explanation of one feature row
-    (SHAP + reasons), and look-up of the precomputed one (after the first, loading, call)."""
+    (SHAP + reasons), and look-up of the precomputed one (after the first, loading, call).
+
+    Wall time is what a caller waits; CPU time is the work itself, which is what wall time
+    would be on an idle machine (a busy, shared machine inflates wall time).
+    """
+    frame = features if CLIENT_ID in features.columns else features.reset_index()
     rng = np.random.default_rng(seed)
-    rows = rng.choice(len(features), size=min(clients, len(features)), replace=False)
-    ids = features[CLIENT_ID].to_numpy()
-    explainer.explain(features.iloc[[int(rows[0])]])  # warm-up: first-call allocations
-    on_demand = []
-    for k in rows:
-        row = features.iloc[[int(k)]]
-        t0 = time.perf_counter()
-        explainer.explain(row)
-        on_demand.append(1000 * (time.perf_counter() - t0))
-    t0 = time.perf_counter()
-    load_explanation(int(ids[rows[0]]), store)
-    first = 1000 * (time.perf_counter() - t0)
-    lookup = []
-    for k in rows:
-        t0 = time.perf_counter()
-        load_explanation(int(ids[k]), store)
-        lookup.append(1000 * (time.perf_counter() - t0))
-    return {
-        "on_demand": _percentiles(on_demand),
-        "lookup": _percentiles(lookup) | {"first_call_ms": round(first, 1)},
-    }
+    rows = rng.choice(len(frame), size=min(clients, len(frame)), replace=False)
+    ids = frame[CLIENT_ID].to_numpy()
+    explainer.explain(frame.iloc[[int(rows[0])]])  # warm-up: first-call allocations
+    on_demand = [_timed(lambda k=k: explainer.explain(frame.iloc[[int(k)]])) for k in rows]
+    first, _ = _timed(lambda: load_explanation(int(ids[rows[0]]), store))
+    lookup = [_timed(lambda k=k: load_explanation(int(ids[k]), store)) for k in rows]
+    out: dict[str, Any] = {"clients": len(rows)}
+    for name, timings in (("on_demand", on_demand), ("lookup", lookup)):
+        out[name] = _percentiles([w for w, _ in timings]) | {
+            "cpu_" + k: v for k, v in _percentiles([c for _, c in timings]).items()
+        }
+    out["lookup"]["first_call_ms"] = round(first, 1)
+    out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    out["cpus"] = os.cpu_count()
+    return out
 
 
 def pick_examples(ids: np.ndarray, scores: np.ndarray, band: tuple[float, float]) -> dict[str, int]:
@@ -276,7 +286,9 @@ def run_explain(
     sample[[CLIENT_ID, *top]].to_parquet(out_dir / SAMPLE_VALUES, index=False)
     _save(imp.plot_importance(table, p.top_features), figures / "importance.png")
     _save(
-        imp.plot_beeswarm(values, sample, scorer.features, explainer.phrasebook, 15, p.seed),
+        imp.plot_beeswarm(
+            values, sample, scorer.features, explainer.phrasebook, p.beeswarm_features, p.seed
+        ),
         figures / "beeswarm.png",
     )
     seconds["global"] = time.perf_counter() - t0
@@ -319,9 +331,19 @@ def run_explain(
     scores = np.asarray(risk_score(proba, scorer.threshold), dtype=float)
     ids = production[CLIENT_ID].to_numpy()
     picked = pick_examples(ids, scores, scorer.review_band)
+    candidates = production
+    if len(picked) < len(DECISIONS) and test is not None:
+        # A decision nobody in the batch gets: take its example among held-out clients.
+        held_out = train[train[CLIENT_ID].isin(test[CLIENT_ID])]
+        held_scores = np.asarray(
+            risk_score(scorer.predict_proba(held_out), scorer.threshold), dtype=float
+        )
+        more = pick_examples(held_out[CLIENT_ID].to_numpy(), held_scores, scorer.review_band)
+        picked = {d: picked.get(d, more.get(d)) for d in DECISIONS if d in picked or d in more}
+        candidates = pd.concat([production, held_out.drop(columns=[TARGET])], ignore_index=True)
     examples: dict[str, Any] = {}
     for d, cid in picked.items():
-        row = production[production[CLIENT_ID] == cid]
+        row = candidates[candidates[CLIENT_ID] == cid]
         explanation = explainer.explain(row, top=p.reasons)[0]
         result = scorer.score_features(row)[0]
         result.reasons = [r.to_dict() for r in explanation.reasons]
@@ -490,9 +512,65 @@ class ExplainReport:
         """French label of each feature."""
         return self.importance["label"].to_dict()
 
+    def phrasebook(self) -> Phrasebook:
+        """Labels and value formats of the features."""
+        from credit_scoring.features import feature_dictionary
+
+        return Phrasebook.from_dictionary(feature_dictionary())
+
     def explanation(self, decision_name: str) -> Explanation:
         """The example client of a decision (``grant``, ``review``, ``refuse``)."""
         return Explanation.from_dict(self.examples[decision_name]["explanation"])
+
+    def plot_importance(self, top: int = 20) -> Figure:
+        """Mean |SHAP| beside the gain share, top features."""
+        return imp.plot_importance(self.importance, top)
+
+    def plot_beeswarm(self, top: int = 15) -> Figure:
+        """The SHAP values of the sample, coloured by the feature's value."""
+        features = [c for c in self.sample_shap.columns if c != CLIENT_ID]
+        values = self.sample_shap[features].to_numpy(dtype=float)
+        return imp.plot_beeswarm(
+            values, self.sample_values[features], features, self.phrasebook(), top
+        )
+
+    def stability_table(self) -> pd.DataFrame:
+        """Rank of each top feature in each fold model."""
+        top_k = int(self.metrics["stability"]["top_k"])
+        return imp.stability_table(self.folds, top_k, self.labels())
+
+    def plot_stability(self) -> Figure:
+        """Ranks of the top features across the fold models."""
+        return imp.plot_stability(
+            self.folds, self.labels(), int(self.metrics["stability"]["top_k"])
+        )
+
+    def waterfall(self, decision_name: str, max_display: int = 10) -> Figure | None:
+        """The waterfall of a decision's example client (None when the run found none)."""
+        if decision_name not in self.examples:
+            return None
+        return waterfall(self.explanation(decision_name), self.phrasebook(), max_display)
+
+    def example_markdown(self, decision_name: str) -> str:
+        """The example client of a decision, in French: score, reasons, counterfactual."""
+        if decision_name not in self.examples:
+            said = DECISION_LABELS_FR[decision_name]
+            return f"Aucun client du lot ne reçoit la décision « {said} »."
+        example = self.examples[decision_name]
+        score = example["score"]
+        lines = [
+            f"**Client {score['client_id']}** : score de risque **{number(score['risk_score'])}** "
+            f"sur 100 (probabilité de défaut {percent(score['probability_default'])}), "
+            f"décision « {DECISION_LABELS_FR[score['decision']]} ». Ce qui a le plus pesé :",
+            "",
+        ]
+        lines += [f"- {r['sentence']}" for r in example["explanation"]["reasons"]]
+        if "counterfactual" in example:
+            lines += [
+                "",
+                f"**Ce qui changerait la décision.** {example['counterfactual']['message']}",
+            ]
+        return "\n".join(lines)
 
     def audit(self) -> fairness.FairnessAudit:
         """The fairness audit as computed by the stage."""

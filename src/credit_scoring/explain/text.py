@@ -271,7 +271,7 @@ def level_fr(feature: str, level: Any) -> str:
     """A category level in French (the level itself when no translation is known).
 
     >>> level_fr("NAME_INCOME_TYPE", "Pensioner"), level_fr("ORGANIZATION_TYPE", "Trade: type 7")
-    ('retraité', 'commerce (type 7)')
+    ('retraité', 'commerce de type 7')
     """
     text = str(level)
     known = LEVELS_FR.get(feature, {})
@@ -279,7 +279,7 @@ def level_fr(feature: str, level: Any) -> str:
         return known[text]
     for prefix, family in _SECTOR_FAMILIES.items():
         if text.startswith(prefix):
-            return f"{family} (type {text[len(prefix) :].strip()})"
+            return f"{family} de type {text[len(prefix) :].strip()}"
     return text.replace("_", " ")
 
 

@@ -1,7 +1,8 @@
 """Features of the application itself: cleaned raw columns, ratios, external scores.
 
-Row-wise arithmetic in pandas (the edge: a served application arrives as a data frame). Every
-operation is element-wise, so a row's features do not depend on the other rows of the frame.
+Row-wise arithmetic in NumPy on the columns of a pandas frame (the edge: a served application
+arrives as a data frame). Every operation is element-wise, so a row's features do not depend on
+the other rows of the frame.
 Categorical columns keep a pandas ``category`` dtype whose levels come from application_train
 (sorted, XNA excluded): the same levels for the training table, the production batch and a single
 served client. Encoding them (one-hot, target encoding) belongs to each model's pipeline.
@@ -33,8 +34,8 @@ DAYS_TO_YEARS: dict[str, str] = {
 }
 DAYS_PER_YEAR = 365.25
 EXT_SOURCES = ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3")
-# Weights of the weighted external score: the second and third scores carry more signal in the
-# public kernels; the weighted mean is taken over the scores that are present.
+# Weights of the weighted external score, those of a popular public kernel; the weighted mean is
+# taken over the scores present, so one missing score does not blank it.
 EXT_WEIGHTS = {"EXT_SOURCE_1": 2.0, "EXT_SOURCE_2": 1.0, "EXT_SOURCE_3": 3.0}
 # The block describing the client's building (normalised scores, mostly missing together).
 _BUILDING = tuple(c.name for c in _COLUMNS if c.name.endswith(("_AVG", "_MODE", "_MEDI")))

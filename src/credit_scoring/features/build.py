@@ -256,7 +256,7 @@ def build_feature_tables(
         test = pd.read_parquet(engine.table_path(interim_dir, "application_test"))
         seconds["read"] = time.perf_counter() - t
         t = time.perf_counter()
-        applications = pd.concat([train, test.assign(**{TARGET: -1})], ignore_index=True)
+        applications = pd.concat([train.drop(columns=TARGET), test], ignore_index=True)
         del test
         ids = applications[CLIENT_ID]
         if not ids.is_unique:

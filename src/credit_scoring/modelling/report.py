@@ -267,7 +267,35 @@ def best_in_comparison(results: pd.DataFrame) -> dict[str, Any]:
         "strategy": STRATEGY_LABELS_FR.get(row["strategy"], row["strategy"]),
         "cost": float(row["cost_per_client_mean"]),
         "auc": float(row["roc_auc_mean"]),
+        "fit_time": float(row["fit_time_mean"]),
         "dummy_cost": float(results.loc[results["model"] == "dummy", "cost_per_client_mean"].min())
         if (results["model"] == "dummy").any()
         else float(np.nan),
     }
+
+
+def selection_text(results: pd.DataFrame, metrics: dict[str, Any]) -> str:
+    """Which pair was cheapest, which was tuned, and why they may differ."""
+    best = best_in_comparison(results)
+    ch = metrics["champion"]
+    chosen = results[(results["model"] == ch["model"]) & (results["strategy"] == ch["strategy"])]
+    row = chosen.iloc[0]
+    tuned = (
+        f"**{MODEL_LABELS_FR.get(ch['model'], ch['model'])}** avec rééquilibrage "
+        f"**{STRATEGY_LABELS_FR.get(ch['strategy'], ch['strategy'])}**"
+    )
+    text = (
+        f"La combinaison la moins coûteuse en validation croisée est **{best['model']}** avec "
+        f"rééquilibrage **{best['strategy']}** : {fmt(best['cost'])} par client (AUC "
+        f"{fmt(best['auc'])}), contre {fmt(best['dummy_cost'])} pour la référence qui accorde "
+        f"tout. "
+    )
+    if row["cost_per_client_mean"] == best["cost"]:
+        return text + "C'est elle dont les hyperparamètres sont ensuite recherchés."
+    return text + (
+        f"Les combinaisons dont le coût est à moins d'une erreur-type de la meilleure sont "
+        f"considérées comme équivalentes, et la plus rapide à entraîner est retenue : {tuned} "
+        f"({fmt(row['cost_per_client_mean'])} par client, entraînement en "
+        f"{fmt(row['fit_time_mean'], 1)} s par pli contre {fmt(best['fit_time'], 1)} s). "
+        f"C'est elle dont les hyperparamètres sont ensuite recherchés."
+    )

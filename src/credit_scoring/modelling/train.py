@@ -97,7 +97,8 @@ class TrainParams:
     compare_rows, compare_folds
         Stratified subsample of the training part for the comparison (0 = all rows), folds.
     select_by
-        ``cost`` or ``roc_auc``: the criterion that picks the family to tune.
+        ``cost`` or ``roc_auc``: the criterion that picks the pair to tune (the fastest to
+        fit among the pairs within one standard error of the best).
     tune_trials, tune_timeout, tune_rows, tune_folds, tune_objective
         Optuna budget (trials, seconds), its data (0 = all training rows) and folds, and its
         objective (``roc_auc`` or ``cost``).
@@ -256,7 +257,7 @@ def _compare(
     contenders = results[results["model"] != "dummy"]
     if contenders.empty:
         raise ValueError("params.yaml train.models: the comparison needs a model besides dummy")
-    model, strategy = select_best(contenders, p.select_by)
+    model, strategy = select_best(contenders, p.select_by, folds=p.compare_folds)
     return results, model, strategy, len(y_cmp)
 
 

@@ -21,6 +21,7 @@ from ._core import (
     IntArray,
     child_rng,
     expand,
+    income_z,
     latent,
     level_shares,
     logit,
@@ -29,7 +30,6 @@ from ._core import (
     round_to,
     sample_categorical,
     sigmoid,
-    standardise,
 )
 
 BUREAU = "bureau"
@@ -137,7 +137,7 @@ def bureau_chunk(
     days_overdue = np.where(status >= 2, 0, days_overdue)
 
     # Amounts.
-    z_income = standardise(np.log(np.minimum(income, 5e6)))
+    z_income = income_z(income)
     shift = np.array([_AMOUNT_SHIFT[t] for t in type_names])
     amount = quantile_function(BUREAU, "AMT_CREDIT_SUM").of_normal(
         latent(rng, n, (0.4, z_income)) + shift
@@ -161,7 +161,7 @@ def bureau_chunk(
         np.round(np.minimum(debt, amount * 0.04 * (1 + months_in)), 3),
         0.0,
     )
-    credit_age = standardise(-days_credit)
+    credit_age = (-days_credit - 1_000.0) / 750.0  # about standard for DAYS_CREDIT
     max_overdue_missing = rng.random(n) < sigmoid(logit(0.64) + 0.6 * credit_age)
     max_overdue = np.where(
         episode,

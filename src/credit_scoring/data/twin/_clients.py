@@ -32,6 +32,7 @@ from ._core import (
     child_rng,
     column_profile,
     distinct_ids,
+    income_z,
     latent,
     level_shares,
     load_profile,
@@ -146,23 +147,30 @@ def _conditional(
     rng: np.random.Generator,
     shares: dict[str, float],
     adjust: FloatArray,
-    iterations: int = 10,
+    ref: BoolArray,
+    iterations: int = 12,
+    fit_rows: int = 20_000,
 ) -> Cat:
     """Draw levels whose odds shift row by row (``adjust``: rows x levels) while the
     overall shares stay those given: level intercepts are refitted until the average
-    row probability matches the share (iterative proportional fitting)."""
+    training-row probability matches the share (iterative proportional fitting, on an
+    evenly spaced subsample of the training rows: plenty for a few dozen intercepts)."""
     levels = tuple(shares)
     target = np.array([shares[k] for k in levels])
     base = np.log(target)
+    train_rows = np.flatnonzero(ref)
+    fit = train_rows[
+        np.linspace(0, len(train_rows) - 1, min(fit_rows, len(train_rows))).astype(int)
+    ]
     offset = np.zeros(len(levels))
-    probs = np.empty_like(adjust)
     for _ in range(iterations):
-        logits = base + offset + adjust
-        logits -= logits.max(axis=1, keepdims=True)
-        np.exp(logits, out=probs)
-        probs /= probs.sum(axis=1, keepdims=True)
-        offset += np.log(target / probs.mean(axis=0))
-    return weighted_levels(rng, probs, levels)
+        offset += np.log(target / _softmax(base + offset + adjust[fit]).mean(axis=0))
+    return weighted_levels(rng, _softmax(base + offset + adjust), levels)
+
+
+def _softmax(logits: FloatArray) -> FloatArray:
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _ordered(u: FloatArray, shares: dict[str, float], order: tuple[str, ...]) -> Cat:
@@ -218,6 +226,7 @@ def build_clients(
     """Draw all train and test clients, their application columns and true risk."""
     ids, is_test, s = _assign_ids(seed, n_train, n_test, drift)
     n = len(ids)
+    ref = ~is_test  # population moments come from the training rows only
     rng = child_rng(seed, 1)
     col: dict[str, Column] = {"SK_ID_CURR": ids}
     eff: dict[str, FloatArray] = {}  # logit contributions, one per driver
@@ -259,7 +268,7 @@ def build_clients(
 
     # Employment: the sentinel exactly for pensioners and the unemployed; otherwise it
     # starts after 16 and lasts longer for older clients.
-    emp_days = _employment(rng, z_age, age_days, not_employed)
+    emp_days = _employment(rng, z_age, age_days, not_employed, ref)
     col["DAYS_EMPLOYED"] = np.where(not_employed, DAYS_SENTINEL, -emp_days)
     emp_years = emp_days / 365.25
     eff["employment"] = np.where(
@@ -295,9 +304,11 @@ def build_clients(
     eff["family"] = _level_effect("NAME_FAMILY_STATUS", family, risk.level_shrink)
 
     child_shares = level_shares(APP, "CNT_CHILDREN")
-    z_child = standardise(-((z_age + 0.35) ** 2)) + 0.3 * family.isin("Married", "Civil marriage")
+    z_child = standardise(-((z_age + 0.35) ** 2), ref) + 0.3 * family.isin(
+        "Married", "Civil marriage"
+    )
     children = _ordered(
-        ndtr(latent(rng, n, (0.6, standardise(z_child)))), child_shares, tuple(child_shares)
+        ndtr(latent(rng, n, (0.6, standardise(z_child, ref)))), child_shares, tuple(child_shares)
     )
     n_children = np.array([int(v) for v in children.levels])[children.codes]
     col["CNT_CHILDREN"] = n_children.astype(np.int64)
@@ -312,16 +323,16 @@ def build_clients(
     adjust[:, hl.index("With parents")] = -1.6 * age_std
     adjust[:, hl.index("Rented apartment")] = -0.6 * age_std
     adjust[:, hl.index("Office apartment")] = 0.4 * ses
-    housing = _conditional(rng, housing_shares, adjust)
+    housing = _conditional(rng, housing_shares, adjust, ref)
     col["NAME_HOUSING_TYPE"] = housing
     eff["housing"] = _level_effect("NAME_HOUSING_TYPE", housing, risk.level_shrink)
 
     # Occupation (missing for the not-employed and some workers) and organization.
-    occupation = _occupation(rng, male, ses, not_employed, inc_shares["Pensioner"])
+    occupation = _occupation(rng, male, ses, not_employed, inc_shares["Pensioner"], ref)
     col["OCCUPATION_TYPE"] = occupation
     eff["occupation"] = _level_effect("OCCUPATION_TYPE", occupation, risk.level_shrink)
     eff["occupation"][occupation.codes < 0] = 0.0  # missing is the pensioners: no own effect
-    organization = _organization(rng, income_type, not_employed)
+    organization = _organization(rng, income_type, not_employed, ref)
     col["ORGANIZATION_TYPE"] = organization
     org_effect = _level_effect("ORGANIZATION_TYPE", organization, risk.level_shrink * 0.8)
     eff["organization"] = np.where(not_employed, 0.0, org_effect)
@@ -332,7 +343,7 @@ def build_clients(
     eff["region"] = _level_effect(
         "REGION_RATING_CLIENT_W_CITY", region_rating, risk.level_shrink * 0.8
     )
-    eff["address"] = _address_flags(rng, age_std, not_employed, col)
+    eff["address"] = _address_flags(rng, age_std, not_employed, col, ref)
 
     # Amounts: income (drift: shifted up), contract, goods, credit, annuity.
     income, eff["income"] = _income(rng, male, ses, pensioner, income_type, age_std, s, is_test)
@@ -340,7 +351,7 @@ def build_clients(
     eff["terms"] = _contract(rng, income, g, s, col, risk)
 
     # Assets.
-    z_car = latent(rng, n, (0.45, standardise(male)), (0.35, ses))
+    z_car = latent(rng, n, (0.45, standardise(male, ref)), (0.35, ses))
     own_car = z_car > _threshold(level_shares(APP, "FLAG_OWN_CAR")["Y"])
     col["FLAG_OWN_CAR"] = Cat(own_car.astype(np.int16), ("N", "Y"))
     car_age = np.round(quantile_function(APP, "OWN_CAR_AGE").of_normal(latent(rng, n, (-0.3, ses))))
@@ -357,20 +368,20 @@ def build_clients(
     # Dates: registration and ID publication (both after birth, older for older clients),
     # last phone change.
     reg = quantile_function(APP, "DAYS_REGISTRATION").of_normal(
-        latent(rng, n, (-0.5, standardise(z_age)))
+        latent(rng, n, (-0.5, standardise(z_age, ref)))
     )
     col["DAYS_REGISTRATION"] = np.round(np.maximum(reg, -age_days + 1.0))
     id_publish = quantile_function(APP, "DAYS_ID_PUBLISH").of_normal(
-        latent(rng, n, (-0.35, standardise(z_age)))
+        latent(rng, n, (-0.35, standardise(z_age, ref)))
     )
     id_publish = np.round(np.maximum(id_publish, -(age_days - 14 * 365)))
     col["DAYS_ID_PUBLISH"] = np.minimum(id_publish, -1).astype(np.int64)
     phone = quantile_function(APP, "DAYS_LAST_PHONE_CHANGE").of_normal(latent(rng, n, (-0.15, g)))
     col["DAYS_LAST_PHONE_CHANGE"] = np.round(phone)
     eff["dates"] = (
-        0.07 * standardise(col["DAYS_REGISTRATION"])
-        + 0.10 * standardise(col["DAYS_ID_PUBLISH"])
-        + 0.06 * standardise(phone)
+        0.07 * standardise(col["DAYS_REGISTRATION"], ref)
+        + 0.10 * standardise(col["DAYS_ID_PUBLISH"], ref)
+        + 0.06 * standardise(phone, ref)
     )
 
     # Contact flags.
@@ -395,7 +406,7 @@ def build_clients(
     col["HOUR_APPR_PROCESS_START"] = np.clip(np.round(hour), 0, 23).astype(np.int64)
 
     # External scores: noisy readings of the three risk components (and of age, region).
-    _ext_scores(rng, r_ext, age_std, z_region, col, risk)
+    _ext_scores(rng, r_ext, age_std, z_region, col, risk, ref)
 
     # Building information, one "has it" draw per client, nested extra missingness.
     eff["building"] = _building(rng, z_region, ses, col)
@@ -403,18 +414,18 @@ def build_clients(
     # Social circle, documents, bureau enquiries, side-history drivers.
     _social_circle(rng, g, col)
     eff["documents"] = _documents(rng, not_employed, col)
-    has_bureau, n_bureau, bureau_monthly, n_previous = _history_counts(rng, age_years, n)
-    eff["enquiries"] = _enquiries(rng, g, has_bureau, col)
+    has_bureau, n_bureau, bureau_monthly, n_previous = _history_counts(rng, age_years, ref)
+    eff["enquiries"] = _enquiries(rng, g, has_bureau, col, ref)
 
     # The true default probability.
-    app_effect = np.sum([e - e.mean() for e in eff.values()], axis=0)
+    app_effect = np.sum([e - e[ref].mean() for e in eff.values()], axis=0)
     eta = (
         app_effect
         + risk.ext_weight * r_ext.sum(axis=0)
         + risk.behaviour_weight * h
         + risk.noise * rng.standard_normal(n)
     )
-    intercept = _calibrate(eta[~is_test], risk.default_rate)
+    intercept = _calibrate(eta[ref], risk.default_rate)
     probability = sigmoid(intercept + eta)
     target = (rng.random(n) < probability).astype(np.int64)
     col["TARGET"] = target
@@ -449,18 +460,20 @@ def _threshold(share: float) -> float:
 
 
 def _train_only(rng: np.random.Generator, cat: Cat, column: str, is_test: BoolArray) -> Cat:
-    """Redraw train-only rare levels that fell on test clients from the common levels."""
+    """Redraw train-only rare levels that fell on test clients from the common levels.
+
+    One uniform per client whatever happens, so the stream that follows does not depend on
+    the test clients (nor on the drift).
+    """
     rare = TRAIN_ONLY_LEVELS.get(column, ())
+    u = rng.random(len(cat))
     bad = is_test & cat.isin(*rare)
-    if not bad.any():
-        return cat
     common = [
         i for i, k in enumerate(cat.levels) if k not in rare and k in level_shares(APP, column)
     ]
     shares = np.array([level_shares(APP, column)[cat.levels[i]] for i in common])
-    codes = cat.codes.copy()
-    codes[bad] = np.array(common)[categorical_from_uniform(rng.random(int(bad.sum())), shares)]
-    return Cat(codes, cat.levels)
+    redraw = np.array(common, dtype=np.int16)[categorical_from_uniform(u, shares)]
+    return Cat(np.where(bad, redraw, cat.codes).astype(np.int16), cat.levels)
 
 
 def _with_missing(rng: np.random.Generator, cat: Cat, column: str) -> Cat:
@@ -519,9 +532,13 @@ def _employment_qf() -> QuantileFunction:
 
 
 def _employment(
-    rng: np.random.Generator, z_age: FloatArray, age_days: IntArray, not_employed: BoolArray
+    rng: np.random.Generator,
+    z_age: FloatArray,
+    age_days: IntArray,
+    not_employed: BoolArray,
+    ref: BoolArray,
 ) -> IntArray:
-    z = latent(rng, len(z_age), (0.6, standardise(z_age)))
+    z = latent(rng, len(z_age), (0.6, standardise(z_age, ref)))
     length = _employment_qf().of_normal(z)
     cap = age_days - 16 * 365.25
     length = np.clip(np.round(np.minimum(length, cap * rng.uniform(0.75, 1.0, len(z)))), 1, None)
@@ -572,6 +589,7 @@ def _occupation(
     ses: FloatArray,
     not_employed: BoolArray,
     not_employed_share: float,
+    ref: BoolArray,
 ) -> Cat:
     shares = level_shares(APP, "OCCUPATION_TYPE")
     levels = tuple(shares)
@@ -580,7 +598,7 @@ def _occupation(
         adjust[:, i] = (
             _OCCUPATION_MALE.get(level, 0.0) * male + _OCCUPATION_SES.get(level, 0.0) * ses
         )
-    occ = _conditional(rng, shares, adjust)
+    occ = _conditional(rng, shares, adjust, ref)
     # Missing for everyone without a job, and for enough workers to match the profile.
     # (computed from the population share: drifted test clients must not change it)
     total_missing = missing_rate(APP, "OCCUPATION_TYPE")
@@ -605,7 +623,9 @@ _PUBLIC_ORGANIZATIONS = (
 )
 
 
-def _organization(rng: np.random.Generator, income_type: Cat, not_employed: BoolArray) -> Cat:
+def _organization(
+    rng: np.random.Generator, income_type: Cat, not_employed: BoolArray, ref: BoolArray
+) -> Cat:
     shares = level_shares(APP, "ORGANIZATION_TYPE")
     shares = {k: v for k, v in shares.items() if k != "XNA"}
     total = sum(shares.values())
@@ -619,7 +639,7 @@ def _organization(rng: np.random.Generator, income_type: Cat, not_employed: Bool
             adjust[:, i] = 3.0 * state - 0.5 * commercial
         elif level.startswith(("Business Entity", "Trade", "Self-employed")):
             adjust[:, i] = 0.5 * commercial - 1.0 * state
-    org = _conditional(rng, shares, adjust)
+    org = _conditional(rng, shares, adjust, ref)
     levels_xna = (*levels, "XNA")
     codes = np.where(not_employed, len(levels), org.codes).astype(np.int16)
     return Cat(codes, levels_xna)
@@ -650,6 +670,7 @@ def _address_flags(
     age_std: FloatArray,
     not_employed: BoolArray,
     col: dict[str, Column],
+    ref: BoolArray,
 ) -> FloatArray:
     """Registration/contact/work address mismatches: city-level flags from one mobility
     latent; region-level flags are subsets of the city-level ones; no work address for
@@ -668,11 +689,11 @@ def _address_flags(
         )
     }
     employed = ~not_employed
-    emp_share = max(employed.mean(), 1e-9)
+    emp_share = max(employed[ref].mean(), 1e-9)
     live = _flag(latent(rng, n, (0.6, mobility), (-0.3, age_std)), share["REG_CITY_NOT_LIVE_CITY"])
     z_work = latent(rng, n, (0.75, mobility))
     work = _flag(z_work, min(share["REG_CITY_NOT_WORK_CITY"] / emp_share, 0.95)) * employed
-    z_live_work = latent(rng, n, (0.85, standardise(z_work)))
+    z_live_work = latent(rng, n, (0.85, standardise(z_work, ref)))
     live_work = (
         _flag(z_live_work, min(share["LIVE_CITY_NOT_WORK_CITY"] / emp_share, 0.95)) * employed
     )
@@ -681,7 +702,7 @@ def _address_flags(
     col["LIVE_CITY_NOT_WORK_CITY"] = live_work.astype(np.int64)
 
     def subset(flag: IntArray, share_region: float) -> IntArray:
-        base = max(flag.mean(), 1e-9)
+        base = max(flag[ref].mean(), 1e-9)
         return (flag.astype(bool) & (rng.random(n) < share_region / base)).astype(np.int64)
 
     col["REG_REGION_NOT_LIVE_REGION"] = subset(live, share["REG_REGION_NOT_LIVE_REGION"])
@@ -705,10 +726,10 @@ def _income(
     z = latent(
         rng,
         n,
-        (0.3, standardise(male)),
+        (0.3, standardise(male, ~is_test)),
         (0.4, ses),
-        (-0.25, standardise(pensioner)),
-        (0.15, standardise(commercial)),
+        (-0.25, standardise(pensioner, ~is_test)),
+        (0.15, standardise(commercial, ~is_test)),
         (-0.1, age_std),
     )
     income = quantile_function(APP, "AMT_INCOME_TOTAL").of_normal(z)
@@ -780,7 +801,7 @@ def _contract(
     revolving = rng.random(n) < revolving_share * np.clip(1.0 - 0.35 * drift, 0.2, 1.0)
     col["NAME_CONTRACT_TYPE"] = Cat(revolving.astype(np.int16), ("Cash loans", "Revolving loans"))
 
-    z_inc = standardise(np.log(np.minimum(income, 5e6)))
+    z_inc = income_z(income)
     z_goods = latent(rng, n, (0.45, z_inc))
     # The profile mixes in the (smaller) revolving limits: cash loans sit a little higher.
     goods = quantile_function(APP, "AMT_GOODS_PRICE")(0.06 + 0.94 * ndtr(z_goods))
@@ -805,7 +826,8 @@ def _contract(
     credit = round_to(goods * ratio, 0.5)
 
     # Term grows with the amount; yearly rate priced on risk.
-    term_u = ndtr(latent(rng, n, (0.35, standardise(np.log(goods))), (0.15, g)))
+    z_size = (np.log(goods) - 12.9) / 0.75  # log goods price, about standard
+    term_u = ndtr(latent(rng, n, (0.35, z_size), (0.15, g)))
     term = _CASH_TERMS[categorical_from_uniform(term_u, _CASH_TERM_SHARES)]
     rate = np.clip(0.16 + 0.035 * latent(rng, n, (0.6, g)), 0.05, 0.35) / 12.0
     annuity = credit * rate / (1.0 - (1.0 + rate) ** -term)
@@ -857,9 +879,10 @@ def _ext_scores(
     z_region: FloatArray,
     col: dict[str, Column],
     risk: RiskModel,
+    ref: BoolArray,
 ) -> None:
     n = r_ext.shape[1]
-    age_z = standardise(age_std)
+    age_z = standardise(age_std, ref)
     lam = risk.ext_loading
     for k, name in enumerate(_EXT):
         a, r = _EXT_AGE[k], _EXT_REGION[k]
@@ -868,7 +891,7 @@ def _ext_scores(
         z = latent(rng, n, (own * lam, -r_ext[k]), (a, age_z), (r, z_region))
         values = quantile_function(APP, name).of_normal(z)
         if name == "EXT_SOURCE_3":
-            values = _snap(values, 814)
+            values = _snap(values, quantile_function(APP, name), 814)
         rate = missing_rate(APP, name)
         # Younger clients lack EXT_SOURCE_1 more often.
         p_missing = sigmoid(logit(rate) - (0.5 * age_z if k == 0 else 0.0))
@@ -876,10 +899,10 @@ def _ext_scores(
         col[name] = np.where(missing, np.nan, values)
 
 
-def _snap(values: FloatArray, points: int) -> FloatArray:
-    """Snap to a grid of ``points`` values (EXT_SOURCE_3 has only ~800 distinct values)."""
-    lo, hi = np.nanmin(values), np.nanmax(values)
-    grid = np.linspace(lo, hi, points)
+def _snap(values: FloatArray, qf: QuantileFunction, points: int) -> FloatArray:
+    """Snap to a grid of ``points`` values over the column's range (EXT_SOURCE_3 has only
+    ~800 distinct values)."""
+    grid = np.linspace(float(qf(0.0)[()]), float(qf(1.0)[()]), points)
     idx = np.clip(np.searchsorted(grid, values), 0, points - 1)
     return grid[idx]
 
@@ -995,7 +1018,7 @@ def _documents(
 
 
 def _history_counts(
-    rng: np.random.Generator, age_years: FloatArray, n: int
+    rng: np.random.Generator, age_years: FloatArray, ref: BoolArray
 ) -> tuple[BoolArray, IntArray, BoolArray, IntArray]:
     """How many bureau records and previous applications each client has.
 
@@ -1003,6 +1026,7 @@ def _history_counts(
     having more history; bureau_balance is reported for about half the clients with a
     bureau record.
     """
+    n = len(age_years)
     per_client_bureau = TABLES["bureau"].kaggle_rows / KAGGLE_CLIENTS
     per_client_prev = TABLES["previous_application"].kaggle_rows / KAGGLE_CLIENTS
     age_z = (age_years - 43.0) / 12.0
@@ -1010,7 +1034,7 @@ def _history_counts(
     has_bureau = rng.random(n) < p_bureau
     mean_b = per_client_bureau / BUREAU_CLIENT_SHARE - 1.0
     scale_b = np.exp(0.25 * age_z)
-    scale_b /= scale_b.mean()
+    scale_b /= scale_b[ref].mean()
     n_bureau = np.where(has_bureau, 1 + _negative_binomial(rng, mean_b * scale_b, 1.4), 0)
     bureau_monthly = has_bureau & (rng.random(n) < 0.45)
 
@@ -1021,17 +1045,36 @@ def _history_counts(
 
 
 def _negative_binomial(rng: np.random.Generator, mean: FloatArray, shape: float) -> IntArray:
-    lam = rng.gamma(shape, np.asarray(mean) / shape)
-    return rng.poisson(lam).astype(np.int64)
+    """Over-dispersed counts (a gamma-Poisson mixture) by inversion of one uniform each:
+    rejection samplers use a data-dependent number of draws, which would let the drifted
+    test clients shift the stream of the training clients."""
+    m = np.asarray(mean, dtype=np.float64)
+    u = rng.random(len(m))
+    q = m / (shape + m)  # pmf(k + 1) = pmf(k) * (k + shape) / (k + 1) * q
+    pmf = (1.0 - q) ** shape
+    cdf = pmf.copy()
+    count = np.zeros(len(m), dtype=np.int64)
+    for k in range(400):  # far beyond any count drawn here (means of a few units)
+        below = cdf < u
+        if not below.any():
+            break
+        count += below
+        pmf = pmf * (k + shape) / (k + 1) * q
+        cdf += pmf
+    return count
 
 
 def _enquiries(
-    rng: np.random.Generator, g: FloatArray, has_bureau: BoolArray, col: dict[str, Column]
+    rng: np.random.Generator,
+    g: FloatArray,
+    has_bureau: BoolArray,
+    col: dict[str, Column],
+    ref: BoolArray,
 ) -> FloatArray:
     """Credit-bureau enquiries: missing mostly for clients without bureau records."""
     n = len(g)
     rate = missing_rate(APP, "AMT_REQ_CREDIT_BUREAU_YEAR")
-    p_no = 1.0 - has_bureau.mean()
+    p_no = 1.0 - has_bureau[ref].mean()
     in_no = min(rate / max(p_no, 1e-9) * 0.88, 0.95)
     in_has = max(rate - p_no * in_no, 0.0) / max(1.0 - p_no, 1e-9)
     missing = np.where(has_bureau, rng.random(n) < in_has, rng.random(n) < in_no)

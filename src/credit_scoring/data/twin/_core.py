@@ -205,11 +205,22 @@ def weighted_levels(rng: np.random.Generator, probs: FloatArray, levels: tuple[s
     return Cat(np.minimum(codes, len(levels) - 1).astype(np.int16), levels)
 
 
-def standardise(x: ArrayLike) -> FloatArray:
-    """Centre and scale to unit variance (a constant column becomes zeros)."""
+def standardise(x: ArrayLike, ref: BoolArray | None = None) -> FloatArray:
+    """Centre and scale to unit variance, with the moments of the ``ref`` rows if given
+    (a constant column becomes zeros).
+
+    The client stage standardises on the training rows only, so that the drift of the
+    test batch never changes a training row.
+
+    Examples
+    --------
+    >>> standardise(np.array([1.0, 3.0, 100.0]), ref=np.array([True, True, False])).tolist()
+    [-1.0, 1.0, 98.0]
+    """
     a = np.asarray(x, dtype=np.float64)
-    sd = a.std()
-    return (a - a.mean()) / sd if sd > 0 else np.zeros_like(a)
+    base = a if ref is None else a[ref]
+    sd = base.std()
+    return (a - base.mean()) / sd if sd > 0 else np.zeros_like(a)
 
 
 def latent(rng: np.random.Generator, n: int, *parts: tuple[float, FloatArray]) -> FloatArray:
@@ -227,6 +238,20 @@ def latent(rng: np.random.Generator, n: int, *parts: tuple[float, FloatArray]) -
         raise ValueError("latent loadings explain more than all the variance")
     z += np.sqrt(1.0 - explained) * rng.standard_normal(n)
     return z
+
+
+def income_z(income: ArrayLike) -> FloatArray:
+    """Log income on a fixed standard scale (about mean 0, sd 1 in the population).
+
+    Fixed constants rather than the sample's moments: a chunk of side-table rows must not
+    depend on which other clients share its chunk.
+
+    Examples
+    --------
+    >>> round(float(income_z(150_000.0)), 2)
+    0.02
+    """
+    return (np.log(np.clip(np.asarray(income, dtype=np.float64), 1.0, 5e6)) - 11.91) / 0.45
 
 
 def round_to(x: FloatArray, step: float) -> FloatArray:

@@ -18,7 +18,7 @@ from credit_scoring.data.schema import TABLES
 
 from ._bureau import BUREAU_ID_SPAN, BUREAU_ID_START, bureau_chunk
 from ._clients import Clients, build_clients
-from ._core import KAGGLE_CLIENTS, Column, IntArray, child_rng, distinct_ids
+from ._core import KAGGLE_CLIENTS, Cat, Column, IntArray, child_rng, distinct_ids
 from ._previous import PREVIOUS_ID_SPAN, PREVIOUS_ID_START, previous_chunk
 from ._writer import BackgroundWriter, CsvTableWriter, atomic_directory
 
@@ -34,7 +34,6 @@ MANIFEST_FILE = "twin.json"
 #: the bytes, so it is not a parameter.
 CHUNK_CLIENTS = 16_384
 
-_APP_TABLES = ("application_train", "application_test")
 ChunkFn = Callable[..., dict[str, dict[str, Column]]]
 _BUREAU_TABLES = ("bureau", "bureau_balance")
 _PREVIOUS_TABLES = (
@@ -126,11 +125,10 @@ class _Progress:
 
 
 def _application_columns(clients: Clients, rows: np.ndarray, name: str) -> dict[str, Column]:
-    cols = TABLES[name].column_names
     out: dict[str, Column] = {}
-    for c in cols:
+    for c in TABLES[name].column_names:
         v = clients.columns[c]
-        out[c] = v.take(rows) if hasattr(v, "take") else np.asarray(v)[rows]
+        out[c] = v.take(rows) if isinstance(v, Cat) else np.asarray(v)[rows]
     return out
 
 
@@ -151,23 +149,18 @@ def _write_side_tables(
     progress: _Progress,
 ) -> dict[str, int]:
     """Generate and write the six side tables, chunk by chunk of clients."""
-    stages: tuple[tuple[str, tuple[str, ...], IntArray, int, int, ChunkFn], ...] = (
-        ("bureau", _BUREAU_TABLES, clients.n_bureau, BUREAU_ID_START, BUREAU_ID_SPAN, bureau_chunk),
-        (
-            "previous",
-            _PREVIOUS_TABLES,
-            clients.n_previous,
-            PREVIOUS_ID_START,
-            PREVIOUS_ID_SPAN,
-            previous_chunk,
-        ),
+    # (progress label, records per client, id range, chunk function); each stage's ids
+    # come from their own stream (key 2 + stage).
+    stages: tuple[tuple[str, IntArray, int, int, ChunkFn], ...] = (
+        ("bureau", clients.n_bureau, BUREAU_ID_START, BUREAU_ID_SPAN, bureau_chunk),
+        ("previous", clients.n_previous, PREVIOUS_ID_START, PREVIOUS_ID_SPAN, previous_chunk),
     )
     writers = {
         name: CsvTableWriter(tmp, TABLES[name]) for name in (*_BUREAU_TABLES, *_PREVIOUS_TABLES)
     }
     background = BackgroundWriter()
     try:
-        for stage, (label, _, counts, start, span, chunk_fn) in enumerate(stages):
+        for stage, (label, counts, start, span, chunk_fn) in enumerate(stages):
             ids, offsets = _reserve_ids(config.seed, 2 + stage, counts, start, span)
             for i, part in _chunks(len(clients)):
                 own = ids[offsets[part.start] : offsets[part.stop]]

@@ -32,6 +32,7 @@ from ._core import (
     categorical_from_uniform,
     child_rng,
     expand,
+    income_z,
     latent,
     level_shares,
     logit,
@@ -39,7 +40,6 @@ from ._core import (
     round_to,
     sample_categorical,
     sigmoid,
-    standardise,
 )
 
 PREV = "previous_application"
@@ -183,7 +183,7 @@ def _applications(
     g = clients.risk[part][owner]
     age_days = clients.age_days[part][owner]
     income = clients.income[part][owner]
-    z_income = standardise(np.log(np.minimum(income, 5e6))) if n > 1 else np.zeros(n)
+    z_income = income_z(income)
 
     ctype = sample_categorical(rng, level_shares(PREV, "NAME_CONTRACT_TYPE"), n)
     cash = ctype.isin("Cash loans")
@@ -257,7 +257,7 @@ def _applications(
     # Cash loans are sold to existing clients (x-sell) or in the street (walk-in, pricier).
     x_sell = cash & ~canceled & (rng.random(n) < 0.78)
     walk_in = cash & ~canceled & ~x_sell
-    yield_u = ndtr(latent(rng, n, (0.45, standardise(risk_mix))))
+    yield_u = ndtr(latent(rng, n, (0.45, risk_mix)))  # risk_mix has sd ~0.99
     yield_code = np.select(
         [x_sell, walk_in],
         [
