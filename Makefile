@@ -55,9 +55,9 @@ site: install ## Render the site from the last pipeline outputs
 	$(BIN)/credit-scoring site build
 
 .PHONY: bench
-bench: install ## Print the speed and memory benchmarks
-	$(BIN)/python tests/benchmarks/twin_scale.py
-	$(BIN)/python tests/benchmarks/ingest_scale.py
+bench: install ## Print the speed and memory benchmarks (full Kaggle scale: several minutes each)
+	$(BIN)/python tests/benchmarks/twin_scale.py --scales 0.1 0.3 1.0
+	$(BIN)/python tests/benchmarks/features_scale.py
 
 ALL_PLATFORMS := ; (platform_machine == 'arm64' and sys_platform == 'darwin') or sys_platform == 'linux' or sys_platform == 'win32'
 

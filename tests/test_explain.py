@@ -285,3 +285,42 @@ def test_precomputed_lookup_equals_the_on_demand_explanation(
         want = np.array([on_demand.contributions[f] for f in explainer.features])
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert load_explanation(-1, store) is None
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def test_explain_stage_writes_the_outputs_the_report_reads(twin: dict[str, Any]) -> None:
+    import matplotlib.pyplot as plt
+
+    from credit_scoring.explain import load_report, run_explain
+
+    root = twin["root"]
+    params = {
+        "sample_rows": 150,
+        "top_features": 8,
+        "latency_clients": 5,
+        "fairness": {"tradeoff_rows": 0, "min_group_size": 5},
+    }
+    summary = run_explain(
+        params,
+        scorer=twin["scorer"],
+        features_dir=root / "features",
+        models_dir=root / "no-models",
+        interim_dir=twin["interim"],
+        out_dir=root / "explain",
+        metrics_dir=root / "metrics",
+    )
+    written = json.loads((root / "metrics" / "explain.json").read_text(encoding="utf-8"))
+    assert written["top_features"][0]["feature"] == summary["top_features"][0]["feature"]
+    assert len(written["top_features"]) == 8
+    assert {"stability", "fairness", "latency", "examples"} <= set(written)
+    assert written["fairness"]["sensitive_features_in_model"] == ["CODE_GENDER"]
+    assert "in-sample" in written["fairness"]["source"]  # no test predictions given
+    report = load_report(root / "explain", root / "metrics")
+    for decision_name in report.examples:
+        assert report.example_markdown(decision_name).startswith("**Client ")
+    plt.close(report.plot_beeswarm(5))
+    assert load_explanation(
+        int(twin["production"].index[0]), root / "explain" / "explanations.parquet"
+    )

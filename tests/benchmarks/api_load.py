@@ -3,14 +3,16 @@
 Usage::
 
     .venv/bin/python tests/benchmarks/api_load.py [--root PATH | --twin-clients 3000]
-        [--requests 600] [--seconds 60] [--concurrency 1 16] [--workers 1] [--json OUT]
+        [--requests 600] [--seconds 60] [--concurrency 1 16] [--workers 1]
+        [--scenarios client application+explain application] [--json OUT]
 
 The server is started as the ``credit-scoring api`` command starts it (uvicorn, the app
-factory, authentication on with a test key, a temporary decision log), on an inherited
-socket bound to a free port of 127.0.0.1. It serves:
+factory, authentication on with a test key, a temporary decision log) on a free port of
+127.0.0.1. It serves:
 
 - ``--root PATH``: a project root whose pipeline ran (``data/interim``,
   ``data/features/production.parquet``, a champion in ``data/mlflow``), e.g. the checkout;
+  a folder without them gets the world below, built there and kept for the next run;
 - otherwise (default) a world built in a temporary folder: a data twin of
   ``--twin-clients`` clients, ingested, its feature tables, a small calibrated LightGBM
   registered as ``credit-scoring@champion`` in a temporary MLflow store.
@@ -82,12 +84,19 @@ def build_world(root: Path, clients: int) -> None:
     print(f"world of {clients} twin clients built in {time.perf_counter() - started:.0f} s")
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def start_server(root: Path, log_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    """uvicorn on an inherited socket of 127.0.0.1 (no race for the port)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    """uvicorn as ``credit-scoring api`` runs it, on a free port of 127.0.0.1.
+
+    Not ``--fd`` with an inherited socket: uvicorn takes such a socket for a Unix one and
+    leaves Nagle's algorithm on, which adds the client's 40 ms delayed ACK to every answer.
+    """
+    port = free_port()
     env = {
         **os.environ,
         "CREDIT_SCORING_ROOT": str(root),
@@ -102,17 +111,17 @@ def start_server(root: Path, log_dir: Path, workers: int) -> tuple[subprocess.Po
         "uvicorn",
         "credit_scoring.api:create_app",
         "--factory",
-        "--fd",
-        str(sock.fileno()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         "--log-level",
         "warning",
         "--no-server-header",
         "--workers",
         str(workers),
     ]
-    process = subprocess.Popen(command, env=env, pass_fds=(sock.fileno(),))
-    sock.close()
-    return process, f"http://127.0.0.1:{port}"
+    return subprocess.Popen(command, env=env), f"http://127.0.0.1:{port}"
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
@@ -200,13 +209,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--scenarios", nargs="+", default=["client", "application+explain", "application"]
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="api_load_") as tmp:
-        root = args.root
-        if root is None:
-            root = Path(tmp) / "project"
+        root = args.root if args.root is not None else Path(tmp) / "project"
+        if not (root / "data" / "features" / "production.parquet").is_file():
             build_world(root, args.twin_clients)
         production = pd.read_parquet(
             root / "data" / "features" / "production.parquet", columns=["SK_ID_CURR"]
@@ -233,7 +244,8 @@ def main() -> None:
                 ),
             }
             results = []
-            for name, request in scenarios.items():
+            for name in args.scenarios:
+                request = scenarios[name]
                 for concurrency in args.concurrency:
                     row = asyncio.run(
                         drive(base, request, concurrency, args.requests, args.seconds, 20)

@@ -311,16 +311,21 @@ class ScoringService:
         self._stop.set()
 
     def _precompute_scores(self) -> None:
+        """Every known client's probability and input hash, a chunk at a time."""
         frame = self.features
         if frame is None:
             return
         scorer = self.scorer
         proba = np.empty(len(frame))
+        ids = [int(i) for i in frame.index]
         for start in range(0, len(frame), PRECOMPUTE_CHUNK):
             if self._stop.is_set():
                 return
-            chunk = frame.iloc[start : start + PRECOMPUTE_CHUNK]
+            chunk = frame.iloc[start : start + PRECOMPUTE_CHUNK][scorer.features]
             proba[start : start + len(chunk)] = scorer.predict_proba(chunk)
+            records = chunk.to_dict(orient="records")
+            for cid, record in zip(ids[start : start + len(chunk)], records, strict=True):
+                self._hashes.setdefault(cid, inputs_sha256(record))
         self._proba = proba
 
     def _load_history_ids(self) -> None:
@@ -378,14 +383,10 @@ class ScoringService:
         positions = self._positions(client_ids)
         return self._production().iloc[positions]
 
-    def _hash(self, client_id: int, row: pd.Series) -> str:
-        cached = self._hashes.get(client_id)
-        if cached is None:
-            cached = self._hashes[client_id] = inputs_sha256(row.to_dict())
-        return cached
-
     def score_clients(self, client_ids: Sequence[int], *, explain: int = 0) -> list[Scored]:
         """Score known clients, in order; ``explain``: reasons per client (0: none).
+
+        Once the background pass has run, this is look-ups only (no model, no pandas).
 
         Raises
         ------
@@ -396,13 +397,21 @@ class ScoringService:
         ids = [int(i) for i in client_ids]
         positions = self._positions(ids)
         frame = self._production()
-        model_rows = frame.iloc[positions][scorer.features]
         proba = self._proba
-        # Before the background pass has scored the batch, the model runs on the row itself.
-        probabilities = proba[positions] if proba is not None else scorer.predict_proba(model_rows)
+        rows: pd.DataFrame | None = None
+        if proba is not None:
+            probabilities = proba[positions]
+        else:  # before the background pass has scored the batch: the model runs now
+            rows = frame.iloc[positions][scorer.features]
+            probabilities = scorer.predict_proba(rows)
         out = []
         for k, (cid, p) in enumerate(zip(ids, probabilities, strict=True)):
-            out.append(Scored(scorer.result(float(p), cid), self._hash(cid, model_rows.iloc[k])))
+            digest = self._hashes.get(cid)
+            if digest is None:
+                if rows is None:
+                    rows = frame.iloc[positions][scorer.features]
+                digest = self._hashes.setdefault(cid, inputs_sha256(rows.iloc[k].to_dict()))
+            out.append(Scored(scorer.result(float(p), cid), digest))
         if explain:
             explanations = self.explain_clients(ids, top=explain, rows=frame.iloc[positions])
             for scored, (explanation, _) in zip(out, explanations, strict=True):

@@ -24,7 +24,9 @@ milliseconds of pandas work to well under one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -306,6 +308,7 @@ class ShapEngine:
     ) -> None:
         self.features = [str(f) for f in features]
         self.copies = [split_copy(e, self.features) for e in fitted_copies(model)]
+        self._executor: ThreadPoolExecutor | None = None
         if any(c.kind == "linear" for c in self.copies) and background is not None:
             frame = background[self.features]
             for c in self.copies:
@@ -327,17 +330,29 @@ class ShapEngine:
             out.append(cache[c.fingerprint])
         return out
 
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            workers = min(len(self.copies), os.cpu_count() or 1)
+            self._executor = ThreadPoolExecutor(workers, thread_name_prefix="shap")
+        return self._executor
+
     def per_copy(self, X: pd.DataFrame) -> list[tuple[FloatArray, FloatArray]]:
         """Each copy's SHAP values per input feature (n, p) and base values (n,)."""
-        out = []
-        for c, Xt in zip(self.copies, self._transformed(X), strict=True):
+
+        def one(c: Copy, Xt: Any) -> tuple[FloatArray, FloatArray]:
             values, base = _contributions(c, Xt)
             if c.owner is not None:
                 summed = np.zeros((values.shape[0], len(self.features)))
                 np.add.at(summed.T, c.owner, values.T)
                 values = summed
-            out.append((values, base))
-        return out
+            return values, base
+
+        pairs = list(zip(self.copies, self._transformed(X), strict=True))
+        # A few rows: one copy per core (boosters release the GIL). A batch: the copies one
+        # after the other, each booster spreading the rows over the cores itself.
+        if len(pairs) > 1 and len(X) <= 1000 and (os.cpu_count() or 1) > 1:
+            return list(self._pool().map(lambda pair: one(*pair), pairs))
+        return [one(c, Xt) for c, Xt in pairs]
 
     def contributions(self, X: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
         """SHAP values per input feature (n, p) and the base value per row (n,), on the mean

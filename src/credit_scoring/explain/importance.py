@@ -84,9 +84,20 @@ def fold_importance(
     else:
         parts = [e.contributions(sample)[0] for e in engines]
         features = engines[0].features
+    return folds_table(parts, features)
+
+
+def folds_table(values: Sequence[FloatArray], features: Sequence[str]) -> pd.DataFrame:
+    """Mean |SHAP| per feature (rows) of each fold model's SHAP values (columns ``pli k``).
+
+    Examples
+    --------
+    >>> folds_table([np.array([[1.0, -2.0]]), np.array([[0.5, 0.0]])], ["a", "b"])["pli 2"].tolist()
+    [0.5, 0.0]
+    """
     return pd.DataFrame(
-        {f"pli {k + 1}": np.abs(v).mean(axis=0) for k, v in enumerate(parts)},
-        index=pd.Index(features, name="feature"),
+        {f"pli {k + 1}": np.abs(v).mean(axis=0) for k, v in enumerate(values)},
+        index=pd.Index(list(features), name="feature"),
     )
 
 
@@ -196,7 +207,7 @@ def plot_importance(table: pd.DataFrame, top: int = 20) -> Figure:
 
     shown = table.head(top).iloc[::-1]
     fig, (left, right) = plt.subplots(
-        1, 2, figsize=(11, 0.32 * len(shown) + 1.5), sharey=True, gridspec_kw={"wspace": 0.05}
+        1, 2, figsize=(11, 0.32 * len(shown) + 1.5), sharey=True, layout="constrained"
     )
     y = np.arange(len(shown))
     left.barh(y, shown["mean_abs_shap"], color="#2471a3")
@@ -204,9 +215,10 @@ def plot_importance(table: pd.DataFrame, top: int = 20) -> Figure:
     left.set_xlabel("Impact moyen sur la log-cote (|SHAP| moyen)")
     right.barh(y, shown["gain_share"].fillna(0.0), color="#7f8c8d")
     right.set_xlabel("Part du gain des arbres")
-    right.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}".replace(".", ",")))
+    right.xaxis.set_major_formatter(
+        plt.FuncFormatter(lambda v, _: f"{100 * v:.1f}\u202f%".replace(".", ","))
+    )
     fig.suptitle("Importance globale des variables", fontsize=11)
-    fig.tight_layout()
     return fig
 
 
@@ -225,7 +237,7 @@ def plot_beeswarm(
     features = list(features)
     order = np.argsort(-np.abs(values).mean(axis=0), kind="stable")[:top][::-1]
     rng = np.random.default_rng(seed)
-    fig, ax = plt.subplots(figsize=(9, 0.38 * len(order) + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.38 * len(order) + 1.5), layout="constrained")
     cmap = plt.get_cmap("coolwarm")
     for y, j in enumerate(order):
         column = data[features[j]]
@@ -258,7 +270,6 @@ def plot_beeswarm(
     bar = fig.colorbar(sm, ax=ax, pad=0.01, aspect=40)
     bar.set_ticks([0, 1], labels=["faible", "élevée"])
     bar.set_label("Valeur de la variable (rang)")
-    fig.tight_layout()
     return fig
 
 

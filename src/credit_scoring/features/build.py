@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -272,10 +273,22 @@ def build_feature_tables(
         n_train = len(train)
         target = pa.array(train[TARGET].to_numpy(), pa.int64())
         del train, applications
-        pq.write_table(
-            features.slice(0, n_train).add_column(1, TARGET, target), tmp / "train.parquet"
-        )
-        pq.write_table(features.slice(n_train), tmp / "production.parquet")
+        # Dictionary encoding only where it pays (categories): tried on 480 float columns it
+        # costs 40 % of the write for nothing. Both tables at once: the writer frees the GIL.
+        categorical = [f.name for f in features.schema if pa.types.is_dictionary(f.type)]
+        with ThreadPoolExecutor(2) as pool:
+            writes = [
+                pool.submit(pq.write_table, table, path, use_dictionary=categorical)
+                for table, path in (
+                    (
+                        features.slice(0, n_train).add_column(1, TARGET, target),
+                        tmp / "train.parquet",
+                    ),
+                    (features.slice(n_train), tmp / "production.parquet"),
+                )
+            ]
+            for write_done in writes:
+                write_done.result()
         rows = {"train": n_train, "production": features.num_rows - n_train}
         del features
         seconds["assemble_and_write"] = time.perf_counter() - t

@@ -90,8 +90,8 @@ class RiskModel:
 
     default_rate: float = 0.0807
     ext_weight: float = 0.55
-    ext_loading: float = 0.88
-    behaviour_weight: float = 0.85
+    ext_loading: float = 0.84
+    behaviour_weight: float = 0.95
     behaviour_rho: float = 0.3
     level_shrink: float = 0.85
     age_per_year: float = -0.018

@@ -6,8 +6,8 @@ own. Prints one row per scale: clients, seconds, peak MB, total rows, size on di
 
 Usage::
 
-    .venv/bin/python benchmarks/twin_scale.py --scales 0.1 0.3 1.0
-    .venv/bin/python benchmarks/twin_scale.py --scales 1.0 --out /tmp/twin --keep
+    .venv/bin/python tests/benchmarks/twin_scale.py --scales 0.1 0.3 1.0
+    .venv/bin/python tests/benchmarks/twin_scale.py --scales 1.0 --out /tmp/twin --keep
 """
 
 from __future__ import annotations

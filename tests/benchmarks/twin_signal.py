@@ -11,8 +11,8 @@ pandas, and prints:
 
 Usage::
 
-    .venv/bin/python benchmarks/twin_signal.py --clients 307511 --seed 42
-    .venv/bin/python benchmarks/twin_signal.py --twin-dir data/raw/twin   # an existing twin
+    .venv/bin/python tests/benchmarks/twin_signal.py --clients 307511 --seed 42
+    .venv/bin/python tests/benchmarks/twin_signal.py --twin-dir data/raw/twin   # an existing twin
 """
 
 from __future__ import annotations
