@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python tests/benchmarks/ingest_scale.py [DIR] [--mode ingest|validate|read] [--json OUT]
+    .venv/bin/python tests/benchmarks/ingest_scale.py [DIR] [--mode ingest|validate|read]
 
 ``DIR`` holds the eight CSV files or the Kaggle zip (default: ``data/raw/twin``). Modes:
 
