@@ -33,12 +33,19 @@ repro: install ## Run the whole pipeline (dvc repro) on data/raw or the data twi
 	$(VENV_PATH) $(BIN)/dvc repro
 
 .PHONY: test
+# Schemathesis names every operation's item alike, and xdist then runs only the first one:
+# its module runs in a second, serial pass.
+PYTEST := $(VENV_PATH) $(BIN)/python -m pytest
+SERIAL := tests/test_api_schemathesis.py
+
 test: install ## Run the test suite (long checks at small scale)
-	$(VENV_PATH) $(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(PYTEST) -n 2 --dist loadgroup --ignore=$(SERIAL)
+	$(PYTEST) -p no:xdist $(SERIAL)
 
 .PHONY: test-full
 test-full: install ## Run the test suite with the long checks at full scale
-	$(VENV_PATH) $(BIN)/python -m pytest -n 2 --dist loadgroup --runslow
+	$(PYTEST) -n 2 --dist loadgroup --ignore=$(SERIAL) --runslow
+	$(PYTEST) -p no:xdist $(SERIAL) --runslow
 
 .PHONY: lint
 lint: install ## ruff lint and format check

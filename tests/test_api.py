@@ -375,6 +375,11 @@ def test_on_demand_scores_equal_the_precomputed_ones(
             a = slow.get(f"/v1/clients/{client_id}/score", headers=HEADERS).json()
             b = client.get(f"/v1/clients/{client_id}/score", headers=HEADERS).json()
             assert a["probability_default"] == pytest.approx(b["probability_default"], abs=1e-12)
+            # The input hash computed row by row is the one the background pass computed.
+            logged_a = DecisionLog(tmp_path / "decisions.sqlite").get(a["decision_id"])
+            logged_b = DecisionLog(client.app.state.settings.decision_log).get(b["decision_id"])  # type: ignore[attr-defined]
+            assert logged_a is not None and logged_b is not None
+            assert logged_a.inputs_sha256 == logged_b.inputs_sha256
 
 
 def test_batch_of_clients_answers_in_order(client: TestClient, known: list[int]) -> None:

@@ -49,7 +49,7 @@ _SPACES: dict[str, Space] = {
         "max_samples": ("float", 0.3, 1.0, False),
     },
     "xgboost": {
-        "n_estimators": ("int", 100, 1200, True),
+        "n_estimators": ("int", 100, 1000, True),
         "learning_rate": ("float", 0.01, 0.2, True),
         "max_depth": ("int", 2, 8, False),
         "min_child_weight": ("float", 1.0, 100.0, True),
@@ -59,7 +59,7 @@ _SPACES: dict[str, Space] = {
         "reg_alpha": ("float", 1e-3, 10.0, True),
     },
     "lightgbm": {
-        "n_estimators": ("int", 100, 1200, True),
+        "n_estimators": ("int", 100, 1000, True),
         "learning_rate": ("float", 0.01, 0.2, True),
         "num_leaves": ("int", 4, 128, True),
         "min_child_samples": ("int", 10, 500, True),

@@ -74,23 +74,26 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "max_features": "sqrt",
         "max_samples": 0.5,
     },
+    # Shallow, strongly regularised boosters: at 10^4 rows the deeper defaults overfit
+    # (measured on the twin: 10 default trees beat 300), and the search starts from here.
     "xgboost": {
-        "n_estimators": 300,
-        "learning_rate": 0.05,
-        "max_depth": 5,
-        "min_child_weight": 5,
+        "n_estimators": 500,
+        "learning_rate": 0.03,
+        "max_depth": 4,
+        "min_child_weight": 10.0,
         "subsample": 0.8,
-        "colsample_bytree": 0.5,
+        "colsample_bytree": 0.3,
+        "reg_lambda": 5.0,
     },
     "lightgbm": {
-        "n_estimators": 300,
-        "learning_rate": 0.05,
-        "num_leaves": 31,
-        "min_child_samples": 50,
+        "n_estimators": 500,
+        "learning_rate": 0.03,
+        "num_leaves": 15,
+        "min_child_samples": 100,
         "subsample": 0.8,
         "subsample_freq": 1,
-        "colsample_bytree": 0.5,
-        "reg_lambda": 1.0,
+        "colsample_bytree": 0.3,
+        "reg_lambda": 5.0,
     },
 }
 
@@ -272,6 +275,9 @@ def make_estimator(
             random_state=seed,
             n_jobs=n_jobs,
             verbose=-1,
+            # Column-wise histograms: same trees, half the time on a few hundred features
+            # (LightGBM's own row/column probe picks wrong here).
+            force_col_wise=True,
             **params,
         )
     raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
