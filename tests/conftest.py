@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from credit_scoring import paths
 from credit_scoring.data.schema import TABLES, Column
 
 # A few rows per table whose keys join: every child row has a parent.
@@ -122,3 +127,59 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+BIN = Path(sys.executable).parent
+
+
+def _copy_repository(destination: Path) -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=paths.ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, tracked):
+        source = paths.ROOT / name.decode()
+        if source.is_file():
+            target = destination / name.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory, full_scale) -> Path:
+    """A copy of the repo with a small twin, after ``dvc repro``."""
+    root = tmp_path_factory.mktemp("repo")
+    _copy_repository(root)
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    params["data"]["twin"]["clients"] = 30_000 if full_scale else 1_500
+    params["eda"]["sample_rows"] = 2_000
+    if not full_scale:
+        # The CI budget: every model, strategy and stage still runs, on few rows and folds.
+        params["train"].update(
+            compare_rows=1_000,
+            compare_folds=2,
+            tune_trials=3,
+            tune_rows=1_000,
+            tune_folds=2,
+            tune_timeout=60,
+            calibration_folds=2,
+            bootstrap=100,
+        )
+        params["explain"].update(sample_rows=200, latency_clients=10, stability_rows=1_000)
+        params["explain"]["fairness"]["tradeoff_rows"] = 1_000
+        params["drift"].update(sample_rows=1_000, timeline_rows=300, months=3)
+    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    env = os.environ | {
+        "CREDIT_SCORING_ROOT": str(root),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    result = subprocess.run(
+        [BIN / "dvc", "repro"], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root

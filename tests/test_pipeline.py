@@ -5,55 +5,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
-
-from credit_scoring import paths
 
 BIN = Path(sys.executable).parent
-
-
-def _copy_repository(destination: Path) -> None:
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=paths.ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, tracked):
-        source = paths.ROOT / name.decode()
-        if source.is_file():
-            target = destination / name.decode()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-
-
-@pytest.fixture(scope="module")
-def pipeline_run(tmp_path_factory, full_scale) -> Path:
-    """A copy of the repo with a small twin, after ``dvc repro``."""
-    root = tmp_path_factory.mktemp("repo")
-    _copy_repository(root)
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
-    params["data"]["twin"]["clients"] = 30_000 if full_scale else 1_500
-    params["eda"]["sample_rows"] = 2_000
-    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    env = os.environ | {
-        "CREDIT_SCORING_ROOT": str(root),
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-    }
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    result = subprocess.run(
-        [BIN / "dvc", "repro"], cwd=root, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return root
+# One `dvc repro` (the session fixture `pipeline_run` of conftest.py) serves every module of
+# the group: xdist keeps them on one worker.
+pytestmark = pytest.mark.xdist_group("pipeline")
 
 
 def test_repro_builds_the_site_home_page(pipeline_run):

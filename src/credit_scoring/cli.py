@@ -116,6 +116,59 @@ def features_build() -> None:
     )
 
 
+@app.command("train")
+def train() -> None:
+    """The [bold]train[/] stage: compare, tune, set the threshold, calibrate, register."""
+    from credit_scoring.config import load_params
+    from credit_scoring.modelling import train_pipeline
+
+    try:
+        metrics = train_pipeline(load_params("train"))
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        raise _fail(error) from None
+    champion = metrics["champion"]
+    console.print(
+        f"champion {champion['model']} + {champion['strategy']} registered as "
+        f"{metrics['model_name']} v{metrics['model_version']}: test AUC "
+        f"{metrics['test_auc']:.3f}, threshold {metrics['threshold']:.3f}, "
+        f"{metrics['seconds']['total']:.0f} s"
+    )
+
+
+@app.command("explain")
+def explain() -> None:
+    """The [bold]explain[/] stage: SHAP, reasons in French, counterfactuals, fairness audit."""
+    from credit_scoring.config import load_params
+    from credit_scoring.explain import run_explain
+
+    try:
+        summary = run_explain(load_params("explain"))
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        raise _fail(error) from None
+    console.print(
+        f"explanations of {summary['production']['clients']:,} production clients "
+        f"in {paths.REPORTS_DIR / 'explain'}"
+    )
+
+
+@app.command("api")
+def api(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (this machine only by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+) -> None:
+    """Serve the scoring API (the registered champion); settings from the environment.
+
+    CREDIT_SCORING_API_KEY(S) holds the accepted keys; CREDIT_SCORING_API_AUTH=off turns
+    authentication off for local use. The OpenAPI page is at /docs.
+    """
+    from credit_scoring.api import serve
+
+    serve(host, port, workers=workers)
+
+
 @site_app.command("build")
 def site_build() -> None:
     """The [bold]site[/] stage: render _quarto.yml into site/ (Quarto, else smalldocs)."""

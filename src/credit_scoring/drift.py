@@ -1305,3 +1305,111 @@ def plot_timeline(timeline: pd.DataFrame, alert_share: float) -> Figure:
     )
     fig.tight_layout()
     return fig
+
+
+@dataclass
+class DriftStage:
+    """The ``drift`` stage's run and what its report says about how it was made."""
+
+    run: DriftRun
+    settings: DriftSettings
+    raw_columns: list[str]
+    reference_rows: int
+    current_rows: int
+    columns_from: str
+    model_version: str | None
+    reference_scores: npt.NDArray[np.float64] | None
+    current_scores: pd.Series | None
+    scores_from_holdout: bool
+
+
+def _risk_scores(scorer: Any, features: pd.DataFrame) -> npt.NDArray[np.float64]:
+    return np.array([r.risk_score for r in scorer.score_features(features)], dtype=float)
+
+
+def run_stage(
+    params: Mapping[str, Any] | DriftSettings,
+    *,
+    use_model: bool = True,
+    labels: Mapping[str, str] | None = None,
+    origin: str | None = None,
+) -> DriftStage:
+    """The ``drift`` stage end to end: the champion's most important features joined to the
+    raw columns, both sides read, the risk scores of held-out training clients and of the
+    production batch, then :func:`run_drift`.
+
+    Parameters
+    ----------
+    params
+        The ``drift`` section of ``params.yaml`` (or its :class:`DriftSettings`).
+    use_model
+        Score both sides with the registered champion; off, the model's output is left out
+        and the fallback ``features`` are watched.
+    labels
+        French labels of the columns, for the tables.
+    origin
+        ``twin`` or ``real``, written to the summary.
+    """
+    settings = params if isinstance(params, DriftSettings) else DriftSettings.from_params(params)
+    scorer = None
+    if use_model:
+        from credit_scoring.scoring import Scorer
+
+        scorer = Scorer.from_registry()
+    importance, columns_from = champion_importance(
+        getattr(scorer, "model", None), getattr(scorer, "features", None)
+    )
+    ranked = (
+        top_features(importance, len(importance))
+        if importance is not None
+        else list(settings.features)
+    )
+    columns = monitored_columns(settings.raw_columns, ranked, settings.top_features)
+    reference, current = load_frames(settings.raw_columns, columns)
+
+    reference_scores = current_scores = None
+    holdout = None
+    if scorer is not None:
+        # Held-out clients: the model never saw them, so their scores compare with
+        # production's (on its own training clients a model is over-confident).
+        holdout_file = paths.MODELS_DIR / "test_predictions.parquet"
+        if holdout_file.exists():
+            holdout = pd.read_parquet(holdout_file, columns=[CLIENT_ID])[CLIENT_ID].tolist()
+        train_features = pd.read_parquet(
+            paths.FEATURES_DIR / "train.parquet",
+            columns=[CLIENT_ID, *scorer.features],
+            filters=[(CLIENT_ID, "in", holdout)] if holdout is not None else None,
+        )
+        reference_scores = _risk_scores(
+            scorer, sample(train_features, settings.sample_rows, settings.seed)
+        )
+        production = pd.read_parquet(
+            paths.FEATURES_DIR / "production.parquet", columns=[CLIENT_ID, *scorer.features]
+        )
+        current_scores = pd.Series(
+            _risk_scores(scorer, production),
+            index=pd.Index(production[CLIENT_ID], name=CLIENT_ID),
+        )
+    model_version = scorer.model_version if scorer is not None else None
+    run = run_drift(
+        reference,
+        current,
+        settings,
+        columns=columns,
+        reference_scores=reference_scores,
+        current_scores=current_scores,
+        labels=labels,
+        extra={"origin": origin, "model_version": model_version, "columns_from": columns_from},
+    )
+    return DriftStage(
+        run=run,
+        settings=settings,
+        raw_columns=list(settings.raw_columns),
+        reference_rows=len(reference),
+        current_rows=len(current),
+        columns_from=columns_from,
+        model_version=model_version,
+        reference_scores=reference_scores,
+        current_scores=current_scores,
+        scores_from_holdout=holdout is not None,
+    )

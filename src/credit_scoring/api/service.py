@@ -509,8 +509,9 @@ class ScoringService:
             with self._lock:
                 if self._explainer is None:
                     from credit_scoring.explain import Explainer
+                    from credit_scoring.explain.local import training_background
 
-                    background = None if self.features is None else self.features.head(1000)
+                    background = training_background(self.settings.features_dir)
                     try:
                         self._explainer = Explainer.from_scorer(scorer, background=background)
                     except (TypeError, ValueError) as error:

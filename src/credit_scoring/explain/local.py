@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from credit_scoring import paths
 from credit_scoring.explain._model import FloatArray, ShapEngine
 from credit_scoring.explain.text import Phrasebook, is_missing
 from credit_scoring.labels import number
@@ -355,3 +357,19 @@ def waterfall(explanation: Explanation, phrasebook: Phrasebook, max_display: int
     ax.set_xlim(low - 0.18 * (high - low + 1e-6), high + 0.12 * (high - low + 1e-6))
     fig.tight_layout()
     return fig
+
+
+def training_background(
+    features_dir: Path = paths.FEATURES_DIR, rows: int = 1000
+) -> pd.DataFrame | None:
+    """The first ``rows`` clients of ``train.parquet``: what a linear model's SHAP values are
+    taken against, the same in the ``explain`` stage and in the API (cheap to read: one
+    record batch). ``None`` when the table is missing.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(features_dir) / "train.parquet"
+    if not path.exists():
+        return None
+    first = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+    return None if first is None else first.to_pandas()

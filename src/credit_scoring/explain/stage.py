@@ -23,7 +23,7 @@ import pandas as pd
 from credit_scoring import fairness, paths
 from credit_scoring.explain import importance as imp
 from credit_scoring.explain.counterfactual import CounterfactualBounds, counterfactual
-from credit_scoring.explain.local import Explainer, Explanation, waterfall
+from credit_scoring.explain.local import Explainer, Explanation, training_background, waterfall
 from credit_scoring.explain.store import EXPLAIN_DIR, load_explanation, precompute_explanations
 from credit_scoring.explain.text import Phrasebook
 from credit_scoring.labels import number, percent
@@ -266,7 +266,9 @@ def run_explain(
             p.model_name, tracking_uri=registry.tracking_uri(Path(mlflow_dir))
         )
     dictionary = feature_dictionary()
-    explainer = Explainer.from_scorer(scorer, dictionary)
+    explainer = Explainer.from_scorer(
+        scorer, dictionary, background=training_background(Path(features_dir))
+    )
     labels = {f: explainer.phrasebook.label(f) for f in scorer.features}
     train = _read_table(Path(features_dir) / "train.parquet")
     test_file = models_dir / "test_predictions.parquet"

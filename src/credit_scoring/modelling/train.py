@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +29,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from credit_scoring import paths
+from credit_scoring.fairness import sensitive_features_in
 from credit_scoring.modelling import plots, registry
 from credit_scoring.modelling.calibration import (
     Method,
@@ -111,6 +113,9 @@ class TrainParams:
         Threads per model.
     model_name, experiment
         Registered model name and MLflow experiment.
+    exclude_features
+        Features the model never sees, and every feature derived from them (the sensitive
+        attribute ``CODE_GENDER`` by default: it is kept for the fairness audit only).
     """
 
     seed: int = 42
@@ -134,6 +139,7 @@ class TrainParams:
     n_jobs: int = 2
     model_name: str = "credit-scoring"
     experiment: str = "credit-scoring"
+    exclude_features: tuple[str, ...] = ("CODE_GENDER",)
 
     @classmethod
     def from_dict(cls, params: dict[str, Any]) -> TrainParams:
@@ -152,7 +158,7 @@ class TrainParams:
         values = dict(params)
         if "review_band" in values:
             values["review_band"] = check_band(values["review_band"])
-        for key in ("models", "strategies"):
+        for key in ("models", "strategies", "exclude_features"):
             if key in values:
                 values[key] = tuple(values[key])
         if values.get("select_by", "cost") not in ("cost", "roc_auc"):
@@ -164,11 +170,15 @@ class TrainParams:
         return cls(**values)
 
 
-def load_training_table(features_dir: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def load_training_table(
+    features_dir: Path, exclude: Sequence[str] = ()
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Features, target and client ids from ``train.parquet``.
 
-    Every column but ``SK_ID_CURR`` and ``TARGET`` is a feature; ``object`` columns become
-    ``category`` (the pipelines treat categories natively or encode them).
+    Every column but ``SK_ID_CURR``, ``TARGET`` and the excluded attributes (with the
+    features derived from them, see :func:`~credit_scoring.fairness.sensitive_features_in`)
+    is a feature; ``object`` columns become ``category`` (the pipelines treat categories
+    natively or encode them).
     """
     frame = pd.read_parquet(Path(features_dir) / "train.parquet")
     if frame.index.name == CLIENT_ID:
@@ -178,7 +188,8 @@ def load_training_table(features_dir: Path) -> tuple[pd.DataFrame, np.ndarray, n
             raise KeyError(f"{features_dir}/train.parquet has no {column} column")
     y = frame[TARGET].to_numpy().astype(np.int64)
     ids = frame[CLIENT_ID].to_numpy().astype(np.int64)
-    X = frame.drop(columns=[CLIENT_ID, TARGET])
+    excluded = {f for a in exclude for f in sensitive_features_in(list(frame.columns), a)}
+    X = frame.drop(columns=[CLIENT_ID, TARGET, *sorted(excluded)])
     for column in X.select_dtypes(include=["object", "string"]).columns:
         X[column] = X[column].astype("category")
     return X, y, ids
@@ -405,7 +416,7 @@ def _train(
     metrics_dir.mkdir(parents=True, exist_ok=True)
 
     # 1. The held-out test split.
-    X, y, ids = load_training_table(features_dir)
+    X, y, ids = load_training_table(features_dir, p.exclude_features)
     train_idx, test_idx = (
         np.sort(part)
         for part in train_test_split(
