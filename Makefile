@@ -81,3 +81,25 @@ lock: ## Re-resolve uv.lock after a change of pyproject.toml, and environment.ym
 .PHONY: clean
 clean: ## Remove pipeline outputs (not data/raw)
 	rm -rf data/interim data/features data/models data/reports data/metrics site _variables.yml
+
+.PHONY: api
+api: install ## Serve the scoring API on 127.0.0.1:8000 (after make repro; docs at /docs)
+	$(BIN)/credit-scoring api --host 127.0.0.1 --port 8000
+
+.PHONY: dashboard
+# The credit-scoring template is Voilà's lab template without its CDN stylesheets (offline).
+# CREDIT_SCORING_API_URL (+ CREDIT_SCORING_API_KEY) set: scores from the API, else in process.
+# A preheated kernel has run the notebook and loaded the model before the page is asked for.
+dashboard: install ## Serve the advisor dashboard (Voilà) on 127.0.0.1:8866 (after make repro)
+	JUPYTER_PATH=$(CURDIR)/src/credit_scoring/dashboard/jupyter $(VENV_PATH) $(BIN)/voila \
+	  notebooks/dashboard.ipynb --port=8866 --Voila.ip=127.0.0.1 --no-browser \
+	  --strip_sources=True --theme=light --template=credit-scoring \
+	  --VoilaExporter.language_code=fr --preheat_kernel=True --pool_size=1
+
+.PHONY: screenshots
+screenshots: install ## Regenerate images/dashboard/*.png at 1280x800 (Chromium, data twin)
+	$(VENV_PATH) $(BIN)/python tests/benchmarks/dashboard_screenshots.py --out images/dashboard
+
+.PHONY: mlflow
+mlflow: install ## Browse the tracked runs and the model registry on 127.0.0.1:5000
+	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$(CURDIR)/data/mlflow/mlflow.db

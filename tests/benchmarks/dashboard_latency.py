@@ -1,0 +1,155 @@
+"""Latency of the advisor dashboard in a real browser: first widgets, and a client switch.
+
+Usage::
+
+    .venv/bin/python tests/benchmarks/dashboard_latency.py [--backend api local] [--switches 20]
+
+For each backend — ``api``: the scoring API (uvicorn, on 127.0.0.1) called over HTTP;
+``local``: the model loaded in the dashboard's kernel from a registered champion
+(``credit-scoring@champion`` in an MLflow store, as after ``make repro``) — it starts Voilà
+as ``make dashboard`` does, on the small world of the API tests (a data twin), opens the page
+in Debian's Chromium at 1280 x 800 and prints:
+
+- ``first widgets``: seconds from the server listening to the dashboard's first widgets on the
+  page, the page asked for at once (its kernel is still being preheated); target 5 s;
+- ``client list``: seconds from the server listening to the client search being usable (the
+  model and data loaded in the background);
+- the same two, from the page request, on a server in service (``--settle`` seconds later: the
+  pool has preheated a kernel, which has run the notebook and loaded the model);
+- ``client switch``: seconds from typing a client id to its score on the page (median, 90th
+  percentile and maximum over ``--switches`` switches between clients of the three decisions);
+  target 1 s.
+
+Timings on a shared machine are pessimistic: the load average is printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS))
+
+from test_api import KEY, World, build_world  # noqa: E402
+from test_dashboard_browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    api_server,
+    open_page,
+    project_root,
+    register_champion,
+    voila_server,
+)
+
+TARGET_FIRST_WIDGETS = 5.0
+TARGET_SWITCH = 1.0
+
+
+def measure(
+    world: World, env: dict[str, str], tmp: Path, switches: int, settle: float
+) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    with voila_server(env, tmp) as voila, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        cold = open_page(browser, voila.url)  # returns once .cs-app is on the page
+        first = time.monotonic() - voila.up_at
+        cold.page.wait_for_selector(".cs-ready", timeout=120_000)
+        ready = time.monotonic() - voila.up_at
+        cold.page.context.close()
+        time.sleep(settle)  # the pool preheats the next kernel, as on a server in service
+        asked = time.monotonic()
+        page = open_page(browser, voila.url)
+        warm_first = time.monotonic() - asked
+        page.page.wait_for_selector(".cs-ready", timeout=120_000)
+        warm_ready = time.monotonic() - asked
+        clients = [world.client_with(d) for d in ("review", "grant", "refuse")]
+        times = []
+        for k in range(switches + 1):
+            client = clients[k % len(clients)]
+            field = page.page.locator(".cs-search input")
+            started = time.monotonic()
+            field.fill(str(client))
+            page.page.wait_for_function(
+                "id => { const t = document.querySelector('.cs-application');"
+                " return t && t.innerText.includes(id)"
+                " && document.querySelector('.cs-score-card .cs-score') !== null; }",
+                arg=str(client),
+                timeout=60_000,
+                polling=10,
+            )
+            if k:  # the first switch warms the caches up
+                times.append(time.monotonic() - started)
+        browser.close()
+        external = cold.external + page.external
+    times.sort()
+    return {
+        "first_widgets_s": first,
+        "client_list_s": ready,
+        "warm_first_widgets_s": warm_first,
+        "warm_client_list_s": warm_ready,
+        "switch_median_s": statistics.median(times),
+        "switch_p90_s": times[int(0.9 * (len(times) - 1))],
+        "switch_max_s": times[-1],
+        "external_requests": len(external),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", nargs="+", choices=["api", "local"], default=["api", "local"])
+    parser.add_argument("--switches", type=int, default=20)
+    parser.add_argument(
+        "--settle", type=float, default=20.0, help="seconds before the second page is asked for"
+    )
+    args = parser.parse_args()
+    if CHROMIUM is None:
+        raise SystemExit("no Chromium: apt-get install -y chromium")
+    started = time.monotonic()
+    world = build_world()
+    print(f"world built in {time.monotonic() - started:.0f} s (data twin, 400 clients)")
+    with tempfile.TemporaryDirectory(prefix="dashboard_bench_") as tmp_name:
+        tmp = Path(tmp_name)
+        root = project_root(world, tmp)
+        for backend in args.backend:
+            env = {"CREDIT_SCORING_ROOT": str(root)}
+            if backend == "local":
+                register_champion(world, root)
+                env["CREDIT_SCORING_DECISION_LOG"] = str(tmp / "local-decisions.sqlite")
+                result = measure(world, env, tmp, args.switches, args.settle)
+            else:
+                with api_server(world, tmp) as api:
+                    env |= {"CREDIT_SCORING_API_URL": api.url, "CREDIT_SCORING_API_KEY": KEY}
+                    result = measure(world, env, tmp, args.switches, args.settle)
+            load = os.getloadavg()
+            ok_first = "ok" if result["first_widgets_s"] <= TARGET_FIRST_WIDGETS else "MISSED"
+            ok_switch = "ok" if result["switch_median_s"] <= TARGET_SWITCH else "MISSED"
+            print(
+                f"[{backend}] first widgets {result['first_widgets_s']:.2f} s after the server "
+                f"is up (target {TARGET_FIRST_WIDGETS:.0f} s: {ok_first}); client list usable "
+                f"after {result['client_list_s']:.2f} s"
+            )
+            print(
+                f"[{backend}] server in service (preheated kernel): first widgets "
+                f"{result['warm_first_widgets_s']:.2f} s after the page is asked for, client "
+                f"list usable after {result['warm_client_list_s']:.2f} s"
+            )
+            print(
+                f"[{backend}] client switch: median {result['switch_median_s'] * 1000:.0f} ms, "
+                f"p90 {result['switch_p90_s'] * 1000:.0f} ms, max "
+                f"{result['switch_max_s'] * 1000:.0f} ms over {args.switches} switches "
+                f"(target {TARGET_SWITCH * 1000:.0f} ms: {ok_switch}); "
+                f"requests outside 127.0.0.1: {result['external_requests']}; "
+                f"load average {load[0]:.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
