@@ -256,6 +256,13 @@ def test_openapi_is_open_and_documents_every_endpoint(client: TestClient) -> Non
         ("GET", "/v1/clients/{client_id}/explanation"),
         ("GET", "/v1/clients/{client_id}/counterfactual"),
         ("POST", "/v1/clients/{client_id}/decision"),
+        ("GET", "/v1/clients"),
+        ("GET", "/v1/clients/{client_id}/application"),
+        ("POST", "/v1/clients/{client_id}/what-if"),
+        ("GET", "/v1/clients/{client_id}/neighbours"),
+        ("GET", "/v1/population"),
+        ("GET", "/v1/population/{feature}"),
+        ("GET", "/v1/model/importance"),
     }
     for path, ops in schema["paths"].items():
         for op in ops.values():
@@ -976,3 +983,273 @@ def test_live_uvicorn_server(world: World, tmp_path: Path, known: list[int]) -> 
         thread.join(30)
         sock.close()
     assert not thread.is_alive()
+
+
+# --------------------------------------------------------------------------- the dashboard's data
+
+
+def _new_endpoints(client_id: int) -> list[tuple[str, str, Any]]:
+    return [
+        ("GET", "/v1/clients", None),
+        ("GET", f"/v1/clients/{client_id}/application", None),
+        ("POST", f"/v1/clients/{client_id}/what-if", {}),
+        ("GET", f"/v1/clients/{client_id}/neighbours", None),
+        ("GET", "/v1/population", None),
+        ("GET", "/v1/population/AMT_CREDIT", None),
+        ("GET", "/v1/model/importance", None),
+    ]
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}])
+def test_the_dashboards_endpoints_need_a_valid_key(
+    client: TestClient, known: list[int], headers: dict[str, str]
+) -> None:
+    for method, path, body in _new_endpoints(known[0]):
+        r = client.request(method, path, json=body, headers=headers)
+        assert r.status_code == 401, path
+        r = client.request(method, path, json=body, headers=HEADERS)
+        assert r.status_code == 200, (path, r.text)
+
+
+def test_client_list_pages_and_prefix(client: TestClient, known: list[int]) -> None:
+    ids = sorted(known)
+    r = client.get("/v1/clients", headers=HEADERS)
+    assert r.status_code == 200
+    page = r.json()
+    assert page["total"] == len(ids) and page["offset"] == 0 and page["limit"] == 100
+    assert page["client_ids"] == ids[:100]
+    r = client.get("/v1/clients", params={"limit": 7, "offset": 3}, headers=HEADERS)
+    assert r.json()["client_ids"] == ids[3:10]
+    r = client.get("/v1/clients", params={"offset": len(ids) + 5}, headers=HEADERS)
+    assert r.json()["client_ids"] == [] and r.json()["total"] == len(ids)
+    for prefix in (str(ids[0])[:3], str(ids[-1])[:4], str(ids[5]), "9", "0"):
+        r = client.get("/v1/clients", params={"prefix": prefix, "limit": 1000}, headers=HEADERS)
+        expected = [i for i in ids if str(i).startswith(prefix)]
+        assert r.json()["client_ids"] == expected, prefix
+        assert r.json()["total"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 1001},
+        {"limit": "ten"},
+        {"offset": -1},
+        {"offset": 2**63},
+        {"prefix": "12a"},
+        {"prefix": "1" * 20},
+        {"prefix": "-1"},
+    ],
+)
+def test_bad_client_list_parameters_are_422(client: TestClient, params: dict[str, Any]) -> None:
+    r = client.get("/v1/clients", params=params, headers=HEADERS)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == next(iter(params))
+
+
+def test_application_of_a_known_client_holds_only_the_needed_fields(
+    client: TestClient, world: World, known: list[int]
+) -> None:
+    from credit_scoring.api.service import APPLICATION_FIELDS
+
+    applications = world.applications.set_index(CLIENT_ID)
+    for client_id in known[:5]:
+        r = client.get(f"/v1/clients/{client_id}/application", headers=HEADERS)
+        assert r.status_code == 200
+        data = r.json()
+        assert set(data) == {"client_id", *APPLICATION_FIELDS}
+        assert data["client_id"] == client_id
+        stored = applications.loc[client_id]
+        for name in APPLICATION_FIELDS:
+            if pd.isna(stored[name]):
+                assert data[name] is None
+            elif name == "NAME_CONTRACT_TYPE":
+                assert data[name] == stored[name]
+            else:
+                assert data[name] == pytest.approx(stored[name])
+    # GDPR minimisation: nothing on identity, family or contact.
+    for hidden in ("CODE_GENDER", "DAYS_BIRTH", "NAME_FAMILY_STATUS", "CNT_CHILDREN"):
+        assert hidden not in data
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/clients/{}/application",
+        "/v1/clients/{}/neighbours",
+    ],
+)
+def test_unknown_clients_of_the_dashboards_endpoints_are_404(client: TestClient, path: str) -> None:
+    r = client.get(path.format(999_999), headers=HEADERS)
+    assert r.status_code == 404
+    assert "999999" in r.json()["detail"]
+    r = client.post("/v1/clients/999999/what-if", json={}, headers=HEADERS)
+    assert r.status_code == 404
+    for bad in ("0", "-3", "abc", str(2**63)):
+        assert client.get(path.format(bad), headers=HEADERS).status_code == 422
+
+
+def test_what_if_without_changes_is_the_clients_score(
+    client: TestClient, world: World, known: list[int]
+) -> None:
+    for decision in ("grant", "refuse"):
+        client_id = world.client_with(decision)
+        r = client.post(f"/v1/clients/{client_id}/what-if", json={}, headers=HEADERS)
+        assert r.status_code == 200
+        assert r.json()["risk_score"] == pytest.approx(world.expected[client_id].risk_score, 1e-6)
+
+
+def test_what_if_scores_the_stored_application_with_the_changes(
+    client: TestClient, world: World
+) -> None:
+    client_id = world.client_with("refuse")
+    row = world.applications.set_index(CLIENT_ID, drop=False).loc[client_id]
+    changes = {"AMT_CREDIT": float(row["AMT_CREDIT"]) / 2, "AMT_INCOME_TOTAL": 1e6}
+    body = application_body(row)
+    body["application"].update(changes)
+    posted = client.post("/v1/applications/score", json=body, headers=HEADERS).json()
+    r = client.post(f"/v1/clients/{client_id}/what-if", json=changes, headers=HEADERS)
+    assert r.status_code == 200
+    assert r.json()["risk_score"] == pytest.approx(posted["risk_score"], abs=1e-9)
+    assert r.json()["decision_id"] > 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"AMT_CREDIT": -1.0}, "AMT_CREDIT"),
+        ({"AMT_CREDIT": None}, "AMT_CREDIT"),  # required: changed, never removed
+        ({"AMT_CREDIT": "1000"}, "AMT_CREDIT"),
+        ({"AMT_INCOME_TOTAL": 0.0}, "AMT_INCOME_TOTAL"),
+        ({"CODE_GENDER": "F"}, "CODE_GENDER"),
+        ([1, 2], "body"),
+    ],
+)
+def test_bad_what_ifs_are_422(client: TestClient, world: World, body: Any, field: str) -> None:
+    r = client.post(f"/v1/clients/{world.client_with('grant')}/what-if", json=body, headers=HEADERS)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["field"] == field
+
+
+def test_population_and_feature_distribution(client: TestClient, world: World) -> None:
+    from credit_scoring.modelling.train import load_training_table
+
+    r = client.get("/v1/population", headers=HEADERS)
+    assert r.status_code == 200
+    overview = r.json()
+    _, y, _ = load_training_table(world.features_dir)
+    assert overview["clients"] == len(y)
+    assert overview["default_rate"] == pytest.approx(float(y.mean()))
+    assert overview["data_origin"] == "twin" and overview["neighbours"] == 30
+    keys = [f["name"] for f in overview["key_features"]]
+    assert 1 <= len(keys) <= 8 and all(f["label_fr"] for f in overview["key_features"])
+    train = pd.read_parquet(world.features_dir / "train.parquet")
+    for feature in [keys[0], "AMT_CREDIT"]:
+        r = client.get(f"/v1/population/{feature}", headers=HEADERS)
+        assert r.status_code == 200
+        found = r.json()
+        assert found["feature"] == feature and found["label_fr"]
+        column = train[feature].astype(float)
+        for group, rows in (
+            ("all", column),
+            ("repaid", column[train["TARGET"] == 0]),
+            ("defaulted", column[train["TARGET"] == 1]),
+        ):
+            stats = found["groups"][group]
+            assert stats["count"] == int(rows.notna().sum())
+            assert stats["missing"] == int(rows.isna().sum())
+            assert stats["quantiles"]["0.50"] == pytest.approx(rows.median())
+            assert set(stats["quantiles"]) == {f"{k / 20:.2f}" for k in range(1, 20)}
+            assert stats["mean"] == pytest.approx(rows.mean())
+
+
+@pytest.mark.parametrize(
+    ("feature", "status"),
+    [("NOT_A_FEATURE", 404), ("TARGET", 404), ("SK_ID_CURR", 404), ("a-b", 422), ("x" * 101, 422)],
+)
+def test_unknown_or_bad_features_are_404_or_422(
+    client: TestClient, feature: str, status: int
+) -> None:
+    r = client.get(f"/v1/population/{feature}", headers=HEADERS)
+    assert r.status_code == status
+
+
+def test_neighbours_are_aggregates_of_the_nearest_reference_clients(
+    client: TestClient, app: Any, world: World
+) -> None:
+    client_id = world.client_with("review")
+    r = client.get(f"/v1/clients/{client_id}/neighbours", headers=HEADERS)
+    assert r.status_code == 200
+    found = r.json()
+    population = app.state.service.population
+    keys = population.key_features
+    assert found["client_id"] == client_id and found["k"] == 30
+    assert set(found["client_values"]) == set(found["ranks"]) == set(found["features"]) == set(keys)
+    row = world.production.loc[client_id]
+    near = population.nearest(row)
+    target = population.reference["TARGET"].to_numpy()
+    assert found["default_rate"] == pytest.approx(target[near].mean())
+    for feature in keys:
+        column = population.reference[feature].to_numpy(dtype=float)
+        value = float(row[feature])
+        if np.isfinite(value):
+            assert found["client_values"][feature] == pytest.approx(value)
+            finite = column[np.isfinite(column)]
+            assert found["ranks"][feature] == pytest.approx(np.mean(finite < value))
+        near_values = column[near]
+        stats = found["features"][feature]
+        assert stats["count"] == int(np.isfinite(near_values).sum())
+        if stats["count"] >= 10:
+            assert stats["quantiles"]["0.50"] == pytest.approx(np.nanmedian(near_values))
+    # Aggregates only: no row, no id of another client.
+    text = r.text
+    for other in population.reference.index[:5]:
+        assert f'"{other}"' not in text
+
+
+def test_nearest_reference_clients_are_those_of_the_scaled_distance() -> None:
+    from credit_scoring.api.population import Population
+
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame(
+        {
+            "A": rng.normal(0, 1, 500),
+            "B": rng.normal(0, 1000, 500),  # another scale: scaling must even them out
+            "TARGET": rng.integers(0, 2, 500),
+        }
+    )
+    reference.loc[3, ["A", "B"]] = [np.nan, 5.0]
+    population = Population(reference, ["A", "B"], neighbours=10)
+    row = reference.iloc[42]
+    near = population.nearest(row)
+    assert near[0] == 42 and len(near) == 10
+    scaled = population._scale(reference[["A", "B"]].to_numpy())
+    distance = np.sqrt(((scaled - scaled[42]) ** 2).sum(axis=1))
+    assert set(near) == set(np.argsort(distance, kind="stable")[:10])
+    found = population.neighbours(row)
+    assert found.default_rate == pytest.approx(reference["TARGET"].to_numpy()[near].mean())
+    assert found.ranks["A"] == pytest.approx(np.mean(reference["A"].dropna() < row["A"]))
+    groups = population.distribution("A").groups
+    assert groups["defaulted"].count == int(reference.loc[reference["TARGET"] == 1, "A"].count())
+    small = Population(reference.head(8), ["A", "B"], neighbours=5)
+    assert small.distribution("A").groups["all"].quantiles == {}  # too few to describe
+
+
+def test_importance_of_the_explain_stage(client: TestClient, world: World) -> None:
+    r = client.get("/v1/model/importance", headers=HEADERS)
+    assert r.status_code == 200
+    features = r.json()["features"]
+    assert {f["name"] for f in features} == set(world.scorer.features)
+    shares = [f["share"] for f in features]
+    assert sum(shares) == pytest.approx(1.0) and shares == sorted(shares, reverse=True)
+
+
+def test_comparisons_without_a_training_table_are_503(world: World, tmp_path: Path) -> None:
+    empty = tmp_path / "features"
+    empty.mkdir()
+    settings = world.light_settings(tmp_path, features_dir=empty)
+    app = create_app(scorer=world.scorer, settings=settings)
+    with TestClient(app) as c:
+        r = c.get("/v1/population", headers=HEADERS)
+        assert r.status_code == 503 and "train.parquet" in r.json()["detail"]

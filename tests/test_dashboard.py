@@ -1,13 +1,19 @@
 """The advisor dashboard's logic, on the small world of ``test_api``, with both backends: the
 scoring API (through FastAPI's test client) and the in-process scoring service.
 
-The browser tests (``test_dashboard_browser.py``) check the same behaviours on the page.
+The browser tests (``test_dashboard_browser.py``) check the same behaviours on the page. In
+API mode the dashboard reads nothing from the project's data folders: one test runs it in a
+separate process whose project root is an empty folder, against a live API.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
 import sys
+import textwrap
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +24,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_api import KEY, World, build_world
+from test_api import CLIENT_ID, KEY, World, application_body, build_world
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
@@ -28,12 +34,9 @@ from credit_scoring.api import create_app
 from credit_scoring.api.service import ScoringService
 from credit_scoring.dashboard import (
     ApiBackend,
-    ClientFiles,
     Dashboard,
     DashboardError,
     LocalBackend,
-    Population,
-    global_importance,
     open_backend,
 )
 from credit_scoring.dashboard.app import (
@@ -42,7 +45,9 @@ from credit_scoring.dashboard.app import (
     edited_application,
     origin_note,
     term_months,
+    what_if_changes,
 )
+from credit_scoring.dashboard.compare import global_importance
 from credit_scoring.dashboard.style import (
     AA_CONTRAST,
     BANDS,
@@ -69,11 +74,6 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def world() -> World:
     return build_world()
-
-
-@pytest.fixture(scope="module")
-def files(world: World) -> ClientFiles:
-    return ClientFiles(world.features_dir, world.interim)
 
 
 @pytest.fixture(scope="module")
@@ -152,10 +152,16 @@ def test_origin_note_says_twin_or_real() -> None:
 
 
 def test_the_file_shows_only_the_needed_fields(
-    world: World, files: ClientFiles, phrasebook: Phrasebook
+    backend: Any, world: World, phrasebook: Phrasebook
 ) -> None:
+    from credit_scoring.api.schemas import ClientApplicationOut
+
     client = world.client_with("review")
-    application = files.application(client)
+    application = backend.application(client)
+    assert set(application) == set(SHOWN_FIELDS) | {"AMT_GOODS_PRICE"}
+    assert set(ClientApplicationOut.model_fields) == {"client_id", *application}
+    stored = world.applications.set_index(CLIENT_ID).loc[client]
+    assert application["AMT_CREDIT"] == pytest.approx(stored["AMT_CREDIT"])
     shown = application_html(client, application, phrasebook)
     for name in SHOWN_FIELDS:
         assert phrasebook.label(name) in shown
@@ -164,14 +170,17 @@ def test_the_file_shows_only_the_needed_fields(
     assert not contains_code(shown.replace("cs-", ""))
 
 
-def test_client_search(world: World, files: ClientFiles) -> None:
-    ids = files.client_ids()
-    assert ids == sorted(int(i) for i in world.production.index)
-    assert files.search(str(ids[0])) == [ids[0]]
-    assert files.search("") == ids[:50]
-    assert files.search("abc") == []
-    with pytest.raises(DashboardError):
-        files.feature_row(1)
+def test_client_search(backend: Any, world: World) -> None:
+    ids = sorted(int(i) for i in world.production.index)
+    assert backend.client_count() == len(ids)
+    assert backend.search(str(ids[0])) == [ids[0]]
+    assert backend.search(f" {str(ids[0])[:3]} ", limit=1000) == [
+        i for i in ids if str(i).startswith(str(ids[0])[:3])
+    ]
+    assert backend.search("") == ids[:50]
+    assert backend.search("abc") == [] and backend.search("9" * 25) == []
+    with pytest.raises(DashboardError, match="inconnu"):
+        backend.application(1)
 
 
 def test_open_backend_follows_the_environment() -> None:
@@ -224,12 +233,41 @@ def test_explanations_add_up_to_the_models_log_odds(backend: Any, world: World) 
     assert explanation.log_odds == pytest.approx(expected, abs=1e-3)
 
 
-def test_the_stored_application_scores_like_the_client(
-    backend: Any, world: World, files: ClientFiles
-) -> None:
+def test_the_stored_application_scores_like_the_client(backend: Any, world: World) -> None:
     client = world.client_with("refuse")
-    result = backend.score_application(client, files.application(client))
+    row = world.applications.set_index(CLIENT_ID, drop=False).loc[client]
+    result = backend.score_application(client, application_body(row)["application"])
     assert result.risk_score == pytest.approx(world.expected[client].risk_score, abs=1e-6)
+    unchanged = backend.score_what_if(client, {})
+    assert unchanged.risk_score == pytest.approx(world.expected[client].risk_score, abs=1e-6)
+
+
+def test_a_what_if_is_the_stored_application_with_the_changes(backend: Any, world: World) -> None:
+    client = world.client_with("review")
+    row = world.applications.set_index(CLIENT_ID, drop=False).loc[client]
+    changes = what_if_changes(float(row["AMT_CREDIT"]) / 2, 24, float(row["AMT_INCOME_TOTAL"]))
+    whole = {**application_body(row)["application"], **changes}
+    expected = backend.score_application(client, whole)
+    assert backend.score_what_if(client, changes).risk_score == pytest.approx(
+        expected.risk_score, abs=1e-9
+    )
+    with pytest.raises(DashboardError):
+        backend.score_what_if(client, {"AMT_CREDIT": -5.0})
+
+
+def test_reference_and_neighbours_are_aggregates(backend: Any, world: World) -> None:
+    reference = backend.reference()
+    assert 1 <= len(reference.key_features) <= 8 and reference.k == 30
+    assert set(reference.distributions) == set(reference.key_features)
+    for distribution in reference.distributions.values():
+        assert set(distribution.groups) == {"all", "repaid", "defaulted"}
+    found = backend.neighbours(world.client_with("grant"))
+    assert found.k == 30 and 0.0 <= found.default_rate <= 1.0
+    assert set(found.features) == set(reference.key_features)
+    with pytest.raises(DashboardError, match="inconnu"):
+        backend.neighbours(999_999)
+    importance = backend.importance()
+    assert importance.sum() == pytest.approx(1.0) and importance.is_monotonic_decreasing
 
 
 def test_counterfactual_is_in_french(backend: Any, world: World) -> None:
@@ -269,8 +307,8 @@ def test_decisions_and_overrides_land_in_the_decision_log(backend: Any, world: W
 
 
 @pytest.fixture(scope="module")
-def dashboard(backend: Any, files: ClientFiles) -> Dashboard:
-    board = Dashboard(backend, files, load_in_background=False)
+def dashboard(backend: Any) -> Dashboard:
+    board = Dashboard(backend, load_in_background=False)
     board.load()
     return board
 
@@ -281,8 +319,9 @@ def test_the_dashboard_loads_the_list_and_the_origin(dashboard: Dashboard, world
     assert labels[0] == "Choisissez un client"
     assert len(labels) == 1 + min(50, len(world.production))
     assert not dashboard.search.disabled
-    assert dashboard.population is not None
-    assert dashboard.compare_feature.value == dashboard.population.key_features[0]
+    assert dashboard.reference is not None
+    assert dashboard.compare_feature.value == dashboard.reference.key_features[0]
+    assert f"{len(world.production)} clients dans le lot" in dashboard.status.value
 
 
 @pytest.mark.parametrize("decision", ["review", "grant", "refuse"])
@@ -333,11 +372,13 @@ def test_comparison_tab(dashboard: Dashboard, world: World) -> None:
         assert group in table
     assert "cs-compare-chart" in dashboard.compare_out.value
     assert not contains_code(table.replace("cs-", ""))
+    assert dashboard.comparison is not None
+    features = dashboard.comparison.key_features
+    dashboard.compare_feature.value = features[-1]
+    assert "cs-compare-chart" in dashboard.compare_out.value
 
 
-def test_what_if_and_counterfactual(
-    dashboard: Dashboard, backend: Any, world: World, files: ClientFiles
-) -> None:
+def test_what_if_and_counterfactual(dashboard: Dashboard, backend: Any, world: World) -> None:
     client = world.client_with("refuse")
     dashboard.select(client)
     dashboard.tabs.selected_index = 3
@@ -348,8 +389,9 @@ def test_what_if_and_counterfactual(
     )
     dashboard.credit_input.value = round(dashboard.credit_input.value / 2)
     assert dashboard.what_if is not None
+    row = world.applications.set_index(CLIENT_ID, drop=False).loc[client]
     edited = edited_application(
-        files.application(client),
+        application_body(row)["application"],
         dashboard.credit_input.value,
         dashboard.term_input.value,
         dashboard.income_input.value,
@@ -373,10 +415,10 @@ def test_recording_from_the_dashboard(dashboard: Dashboard, world: World) -> Non
 
 
 def test_no_application_field_in_the_logs(
-    dashboard: Dashboard, world: World, files: ClientFiles, caplog: pytest.LogCaptureFixture
+    dashboard: Dashboard, backend: Any, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = world.client_with("review")
-    application = files.application(client)
+    application = backend.application(client)
     with caplog.at_level(logging.DEBUG):
         dashboard.select(client)
         dashboard.tabs.selected_index = 3
@@ -390,30 +432,59 @@ def test_no_application_field_in_the_logs(
 # --------------------------------------------------------------------------- comparisons
 
 
-def test_neighbours_are_the_nearest_on_scaled_features(phrasebook: Phrasebook) -> None:
+def test_the_comparison_is_drawn_from_aggregates(phrasebook: Phrasebook) -> None:
+    from credit_scoring.api.population import Population
+    from credit_scoring.dashboard.compare import GROUPS, Comparison, Reference, figure_png
+
     rng = np.random.default_rng(0)
     reference = pd.DataFrame(
         {
-            "A": rng.normal(0, 1, 500),
-            "B": rng.normal(0, 1000, 500),  # another scale: scaling must even them out
-            "TARGET": rng.integers(0, 2, 500),
+            "AMT_CREDIT": rng.lognormal(12, 0.5, 400),
+            "AGE_YEARS": rng.uniform(20, 70, 400),
+            "TARGET": rng.integers(0, 2, 400),
         }
     )
-    reference.loc[3, ["A", "B"]] = [np.nan, 5.0]
-    population = Population(reference, ["A", "B"], phrasebook, neighbours=10)
-    row = reference.iloc[42]
-    near = population.neighbours(row)
-    assert near[0] == 42 and len(near) == 10
-    scaled = population._scale(reference[["A", "B"]].to_numpy())
-    distance = np.sqrt(((scaled - scaled[42]) ** 2).sum(axis=1))
-    assert set(near) == set(np.argsort(distance, kind="stable")[:10])
-    comparison = population.compare(row, "A")
-    assert comparison.groups["Clients en défaut"].size == int(
-        reference.loc[reference["TARGET"] == 1, "A"].notna().sum()
+    population = Population(reference, ["AMT_CREDIT", "AGE_YEARS"], neighbours=30)
+    keys = population.key_features
+    ref = Reference(keys, population.k, {f: population.distribution(f) for f in keys})
+    row = pd.Series({"AMT_CREDIT": 2e5, "AGE_YEARS": np.nan})
+    comparison = Comparison(ref, population.neighbours(row), phrasebook)
+    table = comparison.summary()
+    assert list(table["Caractéristique"]) == [phrasebook.label(f) for f in keys]
+    credit = table.iloc[0]
+    rank = float(np.mean(reference["AMT_CREDIT"] < 2e5))
+    assert credit["Rang parmi tous"].startswith("au-dessus de")
+    assert str(round(rank * 100)) in credit["Rang parmi tous"]
+    assert table.iloc[1]["Rang parmi tous"] == "—"  # the client's age is missing
+    median = phrasebook.value_text(
+        "AMT_CREDIT", float(reference.loc[reference["TARGET"] == 1, "AMT_CREDIT"].median())
     )
-    assert 0.0 <= comparison.percentile() <= 1.0
-    rate = population.neighbour_default_rate(row)
-    assert rate == pytest.approx(reference["TARGET"].to_numpy()[near].mean())
+    assert credit[f"Médiane : {GROUPS[2].lower()}"] == median
+    for feature in keys:
+        png = figure_png(comparison.plot(feature))
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figures_fit_their_own_size(world: World, phrasebook: Phrasebook) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from credit_scoring.explain import Explainer
+    from credit_scoring.explain.local import waterfall
+
+    [explanation] = Explainer.from_scorer(world.scorer).explain(world.production.head(1))
+    fig = waterfall(explanation, phrasebook, max_display=10)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    ax = fig.axes[0]
+    for artist in [ax.xaxis.label, ax.title, *ax.get_yticklabels()]:
+        extent = artist.get_window_extent(renderer)
+        assert extent.x0 >= box.x0 - 1 and extent.x1 <= box.x1 + 1, artist
+        assert extent.y0 >= box.y0 - 1 and extent.y1 <= box.y1 + 1, artist
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
 
 
 def test_global_importance_from_the_precomputed_batch(world: World, tmp_path: Path) -> None:
@@ -437,3 +508,100 @@ def test_make_dashboard_serves_what_the_browser_tests_serve() -> None:
     assert "--port=8866" in recipe and "--Voila.ip=127.0.0.1" in recipe
     assert f"JUPYTER_PATH=$(CURDIR)/{TEMPLATES.relative_to(REPO)}" in recipe
     assert (TEMPLATES / "voila" / "templates" / "credit-scoring" / "index.html.j2").is_file()
+
+
+# --------------------------------------------------------------------------- API mode, no data
+
+#: The dashboard in a process of its own, with the scoring API's URL and a project root that is
+#: an empty folder; every reader of parquet or CSV files fails in that process.
+_REMOTE_DASHBOARD = """
+import json, sys
+import pandas as pd
+import pyarrow.parquet as pq
+
+def forbidden(*args, **kwargs):
+    raise AssertionError(f"the dashboard read a data file: {args[:1]}")
+
+pd.read_parquet = pd.read_csv = pq.read_table = pq.read_schema = pq.ParquetFile = forbidden
+
+from credit_scoring.dashboard import ApiBackend, Dashboard
+
+board = Dashboard(load_in_background=False)
+board.load()
+assert isinstance(board.backend, ApiBackend)
+client = int(sys.argv[1])
+board.search.value = str(client)
+assert board.client_id == client, board.status.value
+for tab in (0, 1, 2, 3):
+    board.tabs.selected_index = tab
+before = board.what_if_out.value
+board.credit_input.value = round(board.credit_input.value / 2)
+board.reason.value = "Apport personnel confirmé"
+board.grant_button.click()
+print(json.dumps({
+    "status": board.status.value,
+    "header": board.header.value,
+    "card": board.score_card.value,
+    "details": board.details.value,
+    "why": board.why.value,
+    "importance": board.importance_out.value,
+    "compare": board.compare_intro.value + board.compare_table.value + board.compare_out.value,
+    "what_if": board.what_if.risk_score if board.what_if else None,
+    "counterfactual": board.counterfactual_out.value,
+    "decision": board.decision_result.value,
+}))
+"""
+
+
+def test_api_mode_reads_nothing_from_the_data_folders(world: World, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    import uvicorn
+    from test_api import _free_socket
+
+    app = create_app(scorer=world.scorer, settings=world.settings(tmp_path))
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    empty = tmp_path / "empty-project"
+    empty.mkdir()
+    client = world.client_with("review")
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        env = {
+            **os.environ,
+            "CREDIT_SCORING_ROOT": str(empty),
+            "CREDIT_SCORING_API_URL": f"http://127.0.0.1:{port}",
+            "CREDIT_SCORING_API_KEY": KEY,
+            "MPLBACKEND": "Agg",
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(_REMOTE_DASHBOARD), str(client)],
+            env=env,
+            cwd=empty,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "cs-error" not in shown["status"], shown["status"]
+    assert "jumeau de données" in shown["header"]
+    assert f'data-score="{world.expected[client].risk_score:.4f}"' in shown["card"]
+    assert str(client) in shown["details"]
+    assert "cs-waterfall" in shown["why"] and "cs-chart" in shown["importance"]
+    assert "clients les plus semblables" in shown["compare"]
+    assert "cs-compare-chart" in shown["compare"]
+    assert shown["what_if"] is not None and "cs-counterfactual-message" in shown["counterfactual"]
+    assert "cs-recorded" in shown["decision"]
+    assert list(empty.iterdir()) == []  # nothing read there, nothing written either

@@ -2,7 +2,8 @@
 live Voilà server, itself calling a live scoring API, on the small world of ``test_api``.
 
 Checked: the page loads (a loading indicator first, then the widgets) without a single request
-outside 127.0.0.1; a client found by id shows the Scorer's score, decision and band colour;
+outside 127.0.0.1, its project root an empty folder (in API mode the dashboard reads nothing
+from the data folders); a client found by id shows the Scorer's score, decision and band colour;
 the what-if tab re-scores an edited application exactly as the scoring service does; advisor
 decisions (in the orange band, and an override outside it) land in the API's decision log;
 « vue client » hides internal details; the search works from the keyboard; screenshots at
@@ -358,8 +359,11 @@ def api(world: World, tmp_dir: Path) -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def voila(world: World, api: ApiServer, tmp_dir: Path) -> Iterator[VoilaServer]:
+    # An empty project root: in API mode, every datum comes from the API.
+    empty = tmp_dir / "empty-project"
+    empty.mkdir(exist_ok=True)
     env = {
-        "CREDIT_SCORING_ROOT": str(project_root(world, tmp_dir)),
+        "CREDIT_SCORING_ROOT": str(empty),
         "CREDIT_SCORING_API_URL": api.url,
         "CREDIT_SCORING_API_KEY": KEY,
     }
@@ -449,8 +453,8 @@ def _rgb(colour: str) -> str:
 def test_what_if_rescores_like_the_scoring_service(
     dashboard: Page, world: World, service: Any
 ) -> None:
-    from credit_scoring.dashboard import ClientFiles, LocalBackend
-    from credit_scoring.dashboard.app import edited_application
+    from credit_scoring.dashboard import LocalBackend
+    from credit_scoring.dashboard.app import what_if_changes
 
     page = dashboard.page
     client = world.client_with("review")
@@ -465,7 +469,6 @@ def test_what_if_rescores_like_the_scoring_service(
         "income": float(page.locator(".cs-income input").input_value()),
     }
     # The first edit that moves this small model's score, by the in-process service.
-    application = ClientFiles(world.features_dir, world.interim).application(client)
     backend = LocalBackend(service)
     edits = [
         ("income", round(values["income"] * 4)),
@@ -475,9 +478,8 @@ def test_what_if_rescores_like_the_scoring_service(
     ]
     for name, value in edits:
         edited = {**values, name: value}
-        expected = backend.score_application(
-            client,
-            edited_application(application, edited["credit"], edited["term"], edited["income"]),
+        expected = backend.score_what_if(
+            client, what_if_changes(edited["credit"], edited["term"], edited["income"])
         ).risk_score
         if abs(expected - before) > 1e-3:
             break

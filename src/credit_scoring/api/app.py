@@ -36,20 +36,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from credit_scoring import __version__ as package_version
+from credit_scoring.api.population import UnknownFeatureError
 from credit_scoring.api.schemas import (
     EXAMPLE_APPLICATION,
     MAX_CLIENT_ID,
     AdvisorDecisionOut,
     AdvisorDecisionRequest,
     BatchOut,
+    ClientApplicationOut,
+    ClientListOut,
     CounterfactualOut,
     ErrorOut,
     ExplanationOut,
+    FeatureDistributionOut,
     HealthOut,
+    ImportanceOut,
     ModelCardOut,
+    NeighboursOut,
+    PopulationOut,
     ScoreOut,
     ValidationErrorOut,
     request_models,
+    what_if_model,
 )
 from credit_scoring.api.service import (
     Scored,
@@ -101,6 +109,11 @@ TAGS = [
     {"name": "clients", "description": "Clients of the production batch, by SK_ID_CURR."},
     {"name": "applications", "description": "Applications posted field by field."},
     {"name": "explanations", "description": "Why a score, and what would change it."},
+    {
+        "name": "population",
+        "description": "The client against the reference clients (training table), as "
+        "aggregates only: quantiles, default rates, never a row.",
+    },
     {"name": "decisions", "description": "Advisors' decisions, logged for audit."},
 ]
 
@@ -110,6 +123,9 @@ _COMMON = {
     503: {"model": ErrorOut, "description": "Model, data or API keys not available."},
 }
 _CLIENT = {404: {"model": ErrorOut, "description": "Not a client of the production batch."}}
+_FEATURE = {404: {"model": ErrorOut, "description": "Not a numeric feature of the reference."}}
+#: Largest page of GET /v1/clients.
+MAX_PAGE = 1000
 
 #: Key figures of data/metrics/train.json shown on the model card.
 CARD_METRICS = (
@@ -361,6 +377,25 @@ ClientIdPath = Annotated[
 ]
 Explain = Annotated[bool, Query(description="Add the reasons (SHAP, in French) to each answer.")]
 Top = Annotated[int, Query(ge=1, le=10, description="Reasons returned per client.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Largest number of ids returned.")]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_CLIENT_ID, description="Ids skipped (of those matching the prefix).")
+]
+Prefix = Annotated[
+    str,
+    Query(
+        pattern=r"^[0-9]{0,19}$",
+        description="Only the ids whose decimal form starts with these digits (empty: all).",
+    ),
+]
+FeaturePath = Annotated[
+    str,
+    PathParam(
+        pattern=r"^[A-Za-z0-9_]{1,100}$",
+        description="A numeric feature of the model's training table, e.g. AMT_CREDIT.",
+        examples=["AMT_CREDIT"],
+    ),
+]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -569,6 +604,7 @@ def create_app(
     ApplicationRequest = models["ApplicationRequest"]
     ApplicationBatchRequest = models["ApplicationBatchRequest"]
     ClientBatchRequest = models["ClientBatchRequest"]
+    WhatIfRequest = what_if_model()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -674,6 +710,136 @@ def create_app(
             "feature_count": len(scorer.features),
             "features": [{"name": f, "label_fr": labels.get(f, f)} for f in scorer.features],
             "production_clients": service.production_clients,
+        }
+
+    @v1.get(
+        "/clients",
+        tags=["clients"],
+        summary="List the clients of the production batch",
+        response_model=ClientListOut,
+    )
+    async def list_clients(
+        service: Service, limit: Limit = 100, offset: Offset = 0, prefix: Prefix = ""
+    ) -> dict[str, Any]:
+        """The SK_ID_CURR of the production batch's clients (the known clients), in
+        increasing order, ``limit`` at most from ``offset``; ``prefix`` keeps the ids whose
+        decimal form starts with it (an advisor's search). ``total`` counts every match."""
+        if not service.loaded:
+            await run_in_threadpool(service.load)
+        total, ids = service.client_ids(prefix, offset, limit)
+        return {"total": total, "offset": offset, "limit": limit, "client_ids": ids}
+
+    @v1.get(
+        "/clients/{client_id}/application",
+        tags=["clients"],
+        summary="The fields of a known client's application an advisor needs",
+        response_model=ClientApplicationOut,
+        responses=_CLIENT,
+    )
+    def client_application(client_id: ClientIdPath, service: Service) -> dict[str, Any]:
+        """The contract type, credit amount, annuity, goods price and income of the
+        client's stored application (null when missing): what the advisor's screen shows
+        and the what-if changes. No other field of the application is served (GDPR
+        minimisation: nothing on identity, family or contact)."""
+        return _finite({"client_id": client_id, **service.application(client_id)})
+
+    @v1.post(
+        "/clients/{client_id}/what-if",
+        tags=["clients"],
+        summary="Score a known client's application with changed amounts",
+        response_model=ScoreOut,
+        responses=_CLIENT,
+    )
+    def what_if(
+        client_id: ClientIdPath,
+        body: WhatIfRequest,  # type: ignore[valid-type]
+        request: Request,
+        service: Service,
+        caller: Caller,
+    ) -> dict[str, Any]:
+        """The score of the client's stored application with the amounts given changed
+        (credit, annuity, goods price, income), every other field as stored and the
+        client's history joined: the advisor's « et si » without the application leaving
+        the server. An empty body scores the stored application."""
+        changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
+        scored = service.what_if(client_id, changes)
+        [decision_id] = _log_answers(app, [scored], "what-if", request, caller)
+        return _score_out(scored, decision_id)
+
+    @v1.get(
+        "/clients/{client_id}/neighbours",
+        tags=["population"],
+        summary="A known client against its most similar reference clients",
+        response_model=NeighboursOut,
+        responses=_CLIENT,
+    )
+    def client_neighbours(client_id: ClientIdPath, service: Service) -> dict[str, Any]:
+        """The reference clients (training table, outcome known) most similar to this
+        client on the key features (each scaled by its median and interquartile range),
+        described by aggregates only: their default rate and the quantiles of each key
+        feature; with the client's own values and rank among all reference clients."""
+        return _finite(service.neighbours(client_id).to_dict())
+
+    @v1.get(
+        "/population",
+        tags=["population"],
+        summary="The reference population of the comparisons",
+        response_model=PopulationOut,
+    )
+    def population(service: Service) -> dict[str, Any]:
+        """Size and default rate of the reference clients (a fixed sample of the training
+        table), the key features compared (most important first) and the number of
+        similar clients described per client."""
+        found = service.population
+        labels = _feature_labels()
+        data = _read_json(Path(settings.metrics_dir) / "data.json") or {}
+        return _finite(
+            {
+                "clients": found.size,
+                "default_rate": found.default_rate,
+                "neighbours": found.k,
+                "key_features": [
+                    {"name": f, "label_fr": labels.get(f, f)} for f in found.key_features
+                ],
+                "data_origin": data.get("origin"),
+            }
+        )
+
+    @v1.get(
+        "/population/{feature}",
+        tags=["population"],
+        summary="One feature over all, repaid and defaulted reference clients",
+        response_model=FeatureDistributionOut,
+        responses=_FEATURE,
+    )
+    def feature_distribution(feature: FeaturePath, service: Service) -> dict[str, Any]:
+        """Quantiles (5 % to 95 %), mean and counts of a numeric feature over all reference
+        clients, those who repaid and those who defaulted. Aggregates only: a group of
+        fewer than 10 values gets no quantiles."""
+        try:
+            found = service.distribution(feature)
+        except UnknownFeatureError as error:
+            raise HTTPException(404, str(error)) from None
+        labels = _feature_labels()
+        return _finite({**found.to_dict(), "label_fr": labels.get(feature, feature)})
+
+    @v1.get(
+        "/model/importance",
+        tags=["model"],
+        summary="The model's global importance",
+        response_model=ImportanceOut,
+    )
+    def importance(service: Service) -> dict[str, Any]:
+        """Each feature's share of the total mean absolute SHAP value, largest first, from
+        the explain stage (``importance.csv``, else the precomputed explanations)."""
+        labels = _feature_labels()
+        shares = service.importance
+        return {
+            "features": [
+                {"name": str(f), "label_fr": labels.get(str(f), str(f)), "share": float(v)}
+                for f, v in shares.items()
+                if math.isfinite(float(v))
+            ]
         }
 
     @v1.get(

@@ -306,6 +306,40 @@ def application_model() -> type[BaseModel]:
     return model
 
 
+#: The application fields a what-if may change (the scoring service's ``WHAT_IF_FIELDS``).
+WHAT_IF_FIELDS = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE", "AMT_INCOME_TOTAL")
+
+
+@cache
+def what_if_model() -> type[BaseModel]:
+    """The body of a what-if: some amounts of the stored application changed, each checked
+    as in a posted application (absent: unchanged)."""
+    specs = {spec.name: spec for spec in field_specs()}
+    fields: dict[str, Any] = {}
+    for name in WHAT_IF_FIELDS:
+        # A required field may be changed, not removed: no null for it.
+        annotation, info = _annotation(specs[name])
+        fields[name] = (
+            annotation,
+            Field(None, title=name, description=f"{info.description} Absent: unchanged."),
+        )
+    model: type[BaseModel] = create_model(
+        "WhatIfRequest",
+        __config__=ConfigDict(
+            extra="forbid",
+            title="WhatIfRequest",
+            json_schema_extra={"examples": [{"AMT_CREDIT": 250000.0, "AMT_ANNUITY": 12500.0}]},
+        ),
+        __doc__=(
+            "Changes to a known client's stored application: amounts of the credit, annuity, "
+            "goods price or income. Absent fields keep their stored value; every other field "
+            "of the application stays as stored (it never leaves the server)."
+        ),
+        **fields,
+    )
+    return model
+
+
 def _example() -> dict[str, Any]:
     """A typical application, from the profile: the median or the most frequent level of each
     column that is rarely missing (typical, not a real client)."""
@@ -611,6 +645,115 @@ class HealthOut(BaseModel):
     precomputed_explanations: bool | None
     auth: bool
     detail: str | None = None
+
+
+class ClientListOut(BaseModel):
+    """Ids of the production batch, in increasing order, a page at a time."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"total": 3, "offset": 0, "limit": 100, "client_ids": [100001, 100005, 100013]}
+            ]
+        }
+    )
+
+    total: int = Field(ge=0, description="Clients matching the prefix (all pages).")
+    offset: int = Field(ge=0, description="Position of the first id of this page.")
+    limit: int = Field(ge=1, description="Largest page asked.")
+    client_ids: list[int] = Field(description="SK_ID_CURR of this page's clients.")
+
+
+class ClientApplicationOut(BaseModel):
+    """The fields of a client's stored application an advisor needs (GDPR minimisation:
+    the credit asked for and the income, nothing on identity, family or contact)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_id": 100001,
+                    "NAME_CONTRACT_TYPE": "Cash loans",
+                    "AMT_CREDIT": 568800.0,
+                    "AMT_ANNUITY": 20560.5,
+                    "AMT_GOODS_PRICE": 450000.0,
+                    "AMT_INCOME_TOTAL": 135000.0,
+                }
+            ]
+        }
+    )
+
+    client_id: int = Field(description=CLIENT_ID_DESCRIPTION)
+    NAME_CONTRACT_TYPE: str | None = Field(description="Cash or revolving loan.")
+    AMT_CREDIT: float | None = Field(description="Credit amount asked for.")
+    AMT_ANNUITY: float | None = Field(description="Loan annuity.")
+    AMT_GOODS_PRICE: float | None = Field(description="Price of the goods financed.")
+    AMT_INCOME_TOTAL: float | None = Field(description="Income of the client.")
+
+
+class GroupStatsOut(BaseModel):
+    """Aggregates of one feature over a group of clients (never a row)."""
+
+    count: int = Field(ge=0, description="Clients of the group with a value.")
+    missing: int = Field(ge=0, description="Clients of the group without a value.")
+    mean: float | None = Field(description="Mean; null when the group is too small.")
+    quantiles: dict[str, float] = Field(
+        description="Value at the levels 0.05, 0.10, ..., 0.95 (keys '0.05' ... '0.95'); "
+        "empty when the group has fewer than 10 values (no extreme is ever given)."
+    )
+
+
+class FeatureDistributionOut(BaseModel):
+    """One feature over the reference clients (the training table, whose outcome is known)."""
+
+    feature: str
+    label_fr: str = Field(description="Its French label.")
+    groups: dict[Literal["all", "repaid", "defaulted"], GroupStatsOut] = Field(
+        description="all: every reference client; repaid: TARGET 0; defaulted: TARGET 1."
+    )
+
+
+class PopulationOut(BaseModel):
+    """The reference population of the comparisons."""
+
+    clients: int = Field(ge=0, description="Reference clients (a sample of the training table).")
+    default_rate: float | None = Field(description="Share of defaulters among them.")
+    neighbours: int = Field(ge=1, description="Similar clients described per client.")
+    key_features: list[FeatureOut] = Field(
+        description="Features compared, most important first; also the similarity's features."
+    )
+    data_origin: str | None = Field(description="twin (synthetic) or kaggle (real data).")
+
+
+class NeighboursOut(BaseModel):
+    """A known client against its most similar reference clients, as aggregates only."""
+
+    client_id: int
+    k: int = Field(ge=0, description="Similar clients described.")
+    default_rate: float | None = Field(description="Share of defaulters among them.")
+    client_values: dict[str, float | None] = Field(
+        description="The client's value of each key feature (null when missing)."
+    )
+    ranks: dict[str, float | None] = Field(
+        description="Share of all reference clients with a lower value, per key feature."
+    )
+    features: dict[str, GroupStatsOut] = Field(
+        description="Aggregates of each key feature over the similar clients."
+    )
+
+
+class ImportanceItemOut(BaseModel):
+    name: str
+    label_fr: str
+    share: float = Field(description="Share of the total mean |SHAP| value.")
+
+
+class ImportanceOut(BaseModel):
+    """The model's global importance, from the explain stage."""
+
+    features: list[ImportanceItemOut] = Field(
+        description="Largest first; empty when the explain stage has not run."
+    )
 
 
 class ErrorOut(BaseModel):

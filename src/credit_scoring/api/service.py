@@ -32,11 +32,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from credit_scoring.api.schemas import WHAT_IF_FIELDS
 from credit_scoring.data.schema import CLIENT_ID, TABLES
 from credit_scoring.decision_log import inputs_sha256
 from credit_scoring.scoring import Scorer, ScoreResult
 
 if TYPE_CHECKING:
+    from credit_scoring.api.population import FeatureDistribution, Neighbours, Population
     from credit_scoring.api.settings import ApiSettings
     from credit_scoring.explain import Counterfactual, Explainer, Explanation
 
@@ -57,11 +59,39 @@ _HISTORY_TABLES = (
     "credit_card_balance",
 )
 _APPLICATION_COLUMNS = TABLES["application_test"].column_names
+#: The fields of a stored application served to advisors (what the dashboard shows; GDPR
+#: minimisation: nothing on family, gender, contact or identity). A what-if may change the
+#: amounts of :data:`~credit_scoring.api.schemas.WHAT_IF_FIELDS`.
+APPLICATION_FIELDS = (
+    "NAME_CONTRACT_TYPE",
+    "AMT_CREDIT",
+    "AMT_ANNUITY",
+    "AMT_GOODS_PRICE",
+    "AMT_INCOME_TOTAL",
+)
+
 _DTYPES = TABLES["application_test"].dtypes
 
 
 class ServiceUnavailableError(RuntimeError):
     """The model, or data it needs, is not available: the API answers 503."""
+
+
+def clean_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored application row as JSON fields: missing values left out, numpy scalars as
+    Python ones.
+
+    >>> clean_fields({"A": np.float64(2.0), "B": float("nan"), "C": None, "D": pd.NA})
+    {'A': 2.0}
+    """
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None or value is pd.NA or value is pd.NaT:
+            continue
+        if isinstance(value, float | np.floating) and not np.isfinite(value):
+            continue
+        out[str(key)] = value.item() if hasattr(value, "item") else value
+    return out
 
 
 class UnknownClientError(LookupError):
@@ -150,6 +180,10 @@ class ScoringService:
         # production batch
         self.features: pd.DataFrame | None = None
         self._position: dict[int, int] = {}
+        self._sorted_ids: np.ndarray | None = None
+        self._applications: pd.DataFrame | None = None
+        self._population: Population | None = None
+        self._importance: pd.Series | None = None
         self._production_error: str | None = None
         self._feature_code_error: str | None = None
         self._proba: np.ndarray | None = None
@@ -266,6 +300,7 @@ class ScoringService:
             return
         self.features = frame
         self._position = {int(i): k for k, i in enumerate(frame.index)}
+        self._sorted_ids = np.sort(np.asarray(frame.index, dtype=np.int64))
 
     def _start_background(self) -> None:
         with self._lock:
@@ -418,6 +453,147 @@ class ScoringService:
                 scored.explanation = explanation
                 scored.result.reasons = [r.to_dict() for r in explanation.reasons]
         return out
+
+    def client_ids(
+        self, prefix: str = "", offset: int = 0, limit: int = 100
+    ) -> tuple[int, list[int]]:
+        """Ids of the production batch whose decimal form starts with ``prefix``, in
+        increasing order: how many match, and those from ``offset`` to ``offset + limit``.
+
+        Raises
+        ------
+        ValueError
+            When ``prefix`` holds anything but digits.
+        """
+        self._production()
+        if prefix and not prefix.isdigit():
+            raise ValueError("the prefix must be digits")
+        ids = self._sorted_ids
+        assert ids is not None
+        if prefix and ids.size:
+            if prefix.startswith("0"):
+                ids = ids[:0]  # ids are > 0: no leading zero
+            else:
+                head, top = int(prefix), int(ids[-1])
+                parts = []
+                width = 1
+                while head * width <= top:  # ids of len(prefix) + k digits, k = 0, 1, ...
+                    low, high = head * width, min((head + 1) * width, top + 1)
+                    parts.append(ids[np.searchsorted(ids, low) : np.searchsorted(ids, high)])
+                    width *= 10
+                ids = np.sort(np.concatenate(parts)) if parts else ids[:0]
+        return int(ids.size), [int(i) for i in ids[offset : offset + limit]]
+
+    def _application_table(self) -> pd.DataFrame:
+        if self._applications is None:
+            with self._lock:
+                if self._applications is None:
+                    path = Path(self.settings.interim_dir) / "application_test.parquet"
+                    if not path.is_file():
+                        raise ServiceUnavailableError(
+                            f"{path} is missing: run the data stage (dvc repro data) to serve "
+                            "the clients' applications"
+                        )
+                    frame = pd.read_parquet(path)
+                    frame = frame[~frame[CLIENT_ID].duplicated()]
+                    self._applications = frame.set_index(CLIENT_ID)
+        return self._applications
+
+    def stored_application(self, client_id: int) -> dict[str, Any]:
+        """Every field of a known client's stored application (missing fields left out).
+
+        Raises
+        ------
+        UnknownClientError
+            When the client is not in the production batch or has no stored application.
+        """
+        self._positions([int(client_id)])
+        table = self._application_table()
+        try:
+            row = table.loc[int(client_id)]
+        except KeyError:
+            raise UnknownClientError([int(client_id)]) from None
+        return clean_fields(row.to_dict())
+
+    def application(self, client_id: int) -> dict[str, Any]:
+        """The fields of :data:`APPLICATION_FIELDS` of a known client's stored application
+        (None when missing)."""
+        stored = self.stored_application(client_id)
+        return {name: stored.get(name) for name in APPLICATION_FIELDS}
+
+    def what_if(self, client_id: int, changes: dict[str, Any]) -> Scored:
+        """The score of a known client's stored application with some of
+        :data:`WHAT_IF_FIELDS` changed (None: the field becomes missing).
+
+        Raises
+        ------
+        ValueError
+            When a change is not one of :data:`WHAT_IF_FIELDS`.
+        """
+        unknown = sorted(set(changes) - set(WHAT_IF_FIELDS))
+        if unknown:
+            raise ValueError(f"fields that cannot be changed: {', '.join(unknown)}")
+        fields = {**self.stored_application(client_id), **changes}
+        [scored] = self.score_applications(
+            [{k: v for k, v in fields.items() if v is not None}], [int(client_id)]
+        )
+        return scored
+
+    # ------------------------------------------------------------------ comparisons
+
+    @property
+    def importance(self) -> pd.Series:
+        """The model's global importance from the explain stage (share of the total mean
+        |SHAP| per feature, largest first; empty when unknown)."""
+        if self._importance is None:
+            from credit_scoring.api.population import global_importance
+
+            explanations = self.settings.explanations_file
+            csv = None if explanations is None else Path(explanations).parent / "importance.csv"
+            self._importance = global_importance(csv, explanations)
+        return self._importance
+
+    @property
+    def population(self) -> Population:
+        """The reference population of the comparisons (read on first use).
+
+        Raises
+        ------
+        ServiceUnavailableError
+            When the training table is missing.
+        """
+        if self._population is None:
+            from credit_scoring.api.population import Population
+
+            importance = self.importance
+            with self._lock:
+                if self._population is None:
+                    path = Path(self.settings.features_dir) / "train.parquet"
+                    try:
+                        self._population = Population.from_file(
+                            path, importance if not importance.empty else None
+                        )
+                    except (FileNotFoundError, ValueError) as error:
+                        raise ServiceUnavailableError(
+                            f"comparisons unavailable: {error}"
+                        ) from error
+        return self._population
+
+    def distribution(self, feature: str) -> FeatureDistribution:
+        """A feature over all, repaid and defaulted reference clients (aggregates).
+
+        Raises
+        ------
+        credit_scoring.api.population.UnknownFeatureError
+            When the reference has no such numeric feature.
+        """
+        return self.population.distribution(feature)
+
+    def neighbours(self, client_id: int) -> Neighbours:
+        """The known client's similar reference clients, as aggregates."""
+        population = self.population
+        [row] = [r for _, r in self.client_features([int(client_id)]).iterrows()]
+        return population.neighbours(row, int(client_id))
 
     # ------------------------------------------------------------------ posted applications
 

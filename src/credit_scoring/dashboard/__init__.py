@@ -1,10 +1,11 @@
 """The advisor dashboard (French, ipywidgets, served by Voilà from ``notebooks/dashboard.ipynb``).
 
 - :func:`show`, :class:`Dashboard`: the application (``app.py``);
-- :func:`open_backend`, :class:`ApiBackend`, :class:`LocalBackend`, :class:`ClientFiles`:
-  data access, by the scoring API (``CREDIT_SCORING_API_URL``) or in process (``backend.py``);
-- :class:`Population`: the client against all clients, defaulters, non-defaulters and similar
-  clients (``compare.py``);
+- :func:`open_backend`, :class:`ApiBackend`, :class:`LocalBackend`: data access, by the
+  scoring API (``CREDIT_SCORING_API_URL``; nothing read from the data folders) or in process
+  (``backend.py``);
+- :class:`Comparison`, :class:`Reference`: the client against all clients, defaulters,
+  non-defaulters and similar clients, from aggregates (``compare.py``);
 - colours, contrast and the gauge (``style.py``).
 
 Importing this package builds nothing and imports no widget library.
@@ -18,7 +19,6 @@ _EXPORTS = {
     "Dashboard": "app",
     "show": "app",
     "ApiBackend": "backend",
-    "ClientFiles": "backend",
     "ClientScore": "backend",
     "LocalBackend": "backend",
     "ModelInfo": "backend",
@@ -26,7 +26,8 @@ _EXPORTS = {
     "ScoringBackend": "backend",
     "open_backend": "backend",
     "DashboardError": "errors",
-    "Population": "compare",
+    "Comparison": "compare",
+    "Reference": "compare",
     "global_importance": "compare",
 }
 __all__ = sorted(_EXPORTS)

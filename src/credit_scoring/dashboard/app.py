@@ -12,6 +12,11 @@ Loading: :func:`show` displays the shell at once with a loading message, then lo
 and data in a background thread; the client list is enabled when they are ready. A client
 switch renders the score first, then the open tab only (other tabs when opened).
 
+Data: everything comes from the backend (:mod:`credit_scoring.dashboard.backend`). With the
+scoring API (``CREDIT_SCORING_API_URL``), the dashboard reads nothing from the project's data
+folders: the client list, the few application fields shown, the what-if, the comparisons
+(aggregates only) and the global importance come from the API.
+
 Every DOM element a test or a screen reader needs has a stable class (``cs-...``) or label.
 """
 
@@ -36,13 +41,8 @@ from credit_scoring.labels import number, percent
 if TYPE_CHECKING:
     import pandas as pd
 
-    from credit_scoring.dashboard.backend import (
-        ClientFiles,
-        ClientScore,
-        ModelInfo,
-        ScoringBackend,
-    )
-    from credit_scoring.dashboard.compare import Population
+    from credit_scoring.dashboard.backend import ClientScore, ModelInfo, ScoringBackend
+    from credit_scoring.dashboard.compare import Comparison, Reference
     from credit_scoring.explain import Explanation
     from credit_scoring.explain.text import Phrasebook
     from credit_scoring.scoring import ScoreResult
@@ -116,6 +116,19 @@ def term_months(application: dict[str, Any]) -> float | None:
     return credit / annuity
 
 
+def what_if_changes(credit: float, term: float, income: float) -> dict[str, float]:
+    """The amounts a what-if changes: credit, annuity (credit over the term) and income.
+
+    >>> what_if_changes(240000, 48, 50000)
+    {'AMT_CREDIT': 240000.0, 'AMT_ANNUITY': 5000.0, 'AMT_INCOME_TOTAL': 50000.0}
+    """
+    return {
+        CREDIT: float(credit),
+        ANNUITY: float(credit) / max(float(term), 1.0),
+        INCOME: float(income),
+    }
+
+
 def edited_application(
     application: dict[str, Any], credit: float, term: float, income: float
 ) -> dict[str, Any]:
@@ -125,11 +138,7 @@ def edited_application(
     >>> a["AMT_CREDIT"], a["AMT_ANNUITY"], a["AMT_INCOME_TOTAL"]
     (240000.0, 5000.0, 50000.0)
     """
-    out = dict(application)
-    out[CREDIT] = float(credit)
-    out[ANNUITY] = float(credit) / max(float(term), 1.0)
-    out[INCOME] = float(income)
-    return out
+    return {**application, **what_if_changes(credit, term, income)}
 
 
 def score_card_html(result: ScoreResult, *, client_view: bool) -> str:
@@ -228,8 +237,6 @@ class Dashboard:
     ----------
     backend
         Scoring backend; default :func:`open_backend` (API or in process).
-    files
-        The production batch's client files; default :class:`ClientFiles` of the project.
     load_in_background
         Load the model and data in a thread (the notebook); False loads in :meth:`load`
         (tests).
@@ -241,7 +248,6 @@ class Dashboard:
     def __init__(
         self,
         backend: ScoringBackend | None = None,
-        files: ClientFiles | None = None,
         *,
         load_in_background: bool = True,
         backend_factory: Callable[[], ScoringBackend] | None = None,
@@ -251,10 +257,10 @@ class Dashboard:
         self.widgets = widgets
         self.backend = backend
         self._backend_factory = backend_factory
-        self._files = files
         self.info: ModelInfo | None = None
         self.phrasebook: Phrasebook | None = None
-        self.population: Population | None = None
+        self.reference: Reference | None = None
+        self.comparison: Comparison | None = None
         self.importance: pd.Series | None = None
         self.timings = Timings()
         self.client_id: int | None = None
@@ -461,19 +467,16 @@ class Dashboard:
             self.picker.send_state(["_options_labels", "index", "disabled"])
 
     def load(self) -> None:
-        """Open the backend, read the client list, labels and reference population."""
-        from credit_scoring.dashboard.backend import ClientFiles, open_backend, read_data_origin
-        from credit_scoring.dashboard.compare import Population, global_importance
+        """Open the backend, ask it for the client list, labels and reference population."""
+        from credit_scoring.dashboard.backend import open_backend
         from credit_scoring.explain.text import Phrasebook
         from credit_scoring.features import feature_dictionary
 
         started = time.perf_counter()
-        if self._files is None:
-            self._files = ClientFiles()
         if self.backend is None:
             self.backend = (self._backend_factory or open_backend)()
         self.info = self.backend.model_info()
-        origin = self.info.data_origin or read_data_origin().get("origin")
+        origin = self.info.data_origin
         self.header.value = (
             CSS + "<h1>Prêt à dépenser — tableau de bord du conseiller</h1>"
             f'<div class="cs-origin cs-origin-{origin or "unknown"}" role="note">'
@@ -481,44 +484,26 @@ class Dashboard:
         )
         self.legend.value = legend_html(self.info.review_band)
         self.phrasebook = Phrasebook.from_dictionary(feature_dictionary())
-        ids = self.files.client_ids()
-        self.picker.options = [("Choisissez un client", None), *((str(i), i) for i in ids[:50])]
+        total = self.backend.client_count()
+        first = self.backend.search("", limit=50)
+        self.picker.options = [("Choisissez un client", None), *((str(i), i) for i in first)]
         self.picker.value = None
         self.search.disabled = False
         self.picker.disabled = False
         self.status.value = (
             '<div role="status" aria-live="polite" class="cs-ready">'
-            f"{number(len(ids))} clients dans le lot de production. Tapez le début d'un "
+            f"{number(total)} clients dans le lot de production. Tapez le début d'un "
             "numéro de client, puis choisissez-le dans la liste.</div>"
         )
         self.timings.loaded = time.perf_counter() - started
         self._ready.set()
-        # The comparisons' reference is read after the list is usable.
-        self.importance = global_importance(
-            self.files.features_dir.parent / "reports" / "explain" / "importance.csv",
-            self._explanations_file(),
-        )
-        self.population = Population.from_files(
-            self.phrasebook, self.importance, self.files.features_dir
-        )
+        # The comparisons' reference is asked for after the list is usable.
+        self.importance = self.backend.importance()
+        self.reference = self.backend.reference()
         self.compare_feature.options = [
-            (self.phrasebook.label(f), f) for f in self.population.key_features
+            (self.phrasebook.label(f), f) for f in self.reference.key_features
         ]
-        self.compare_feature.value = self.population.key_features[0]
-
-    @property
-    def files(self) -> ClientFiles:
-        """The client files (set by :meth:`load`)."""
-        if self._files is None:
-            raise DashboardError("Le tableau de bord est encore en cours de chargement.")
-        return self._files
-
-    def _explanations_file(self) -> Any:
-        settings = getattr(self.backend, "settings", None)
-        path = getattr(settings, "explanations_file", None)
-        return path or self.files.features_dir.parent / "reports" / "explain" / (
-            "explanations.parquet"
-        )
+        self.compare_feature.value = self.reference.key_features[0]
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
         """Wait until the client list is usable (tests)."""
@@ -530,7 +515,12 @@ class Dashboard:
     # ------------------------------------------------------------------ search and switch
 
     def _on_search(self) -> None:
-        matches = self.files.search(self.search.value, limit=50)
+        assert self.backend is not None
+        try:
+            matches = self.backend.search(self.search.value, limit=50)
+        except DashboardError as error:
+            self._show_error(str(error))
+            return
         if not matches:
             self.picker.options = [("Aucun client ne correspond", None)]
             return
@@ -553,7 +543,7 @@ class Dashboard:
         assert self.backend is not None
         try:
             score = self.backend.score(client_id)
-            application = self.files.application(client_id)
+            application = self.backend.application(client_id)
         except DashboardError as error:
             self._show_error(str(error))
             return
@@ -561,6 +551,7 @@ class Dashboard:
         self.current = score
         self.application = application
         self.explanation = None
+        self.comparison = None
         self.counterfactual = None
         self.what_if = None
         self._rendered.clear()
@@ -679,16 +670,21 @@ class Dashboard:
         )
 
     def _render_compare(self) -> None:
-        if self.population is None:
+        from credit_scoring.dashboard.compare import Comparison
+
+        if self.reference is None or self.phrasebook is None:
             raise DashboardError("La comparaison est en cours de chargement : rouvrez l'onglet.")
-        row = self.files.feature_row(self.client_id or 0)
-        table = self.population.summary(row)
-        rate = self.population.neighbour_default_rate(row)
+        assert self.backend is not None and self.client_id is not None
+        if self.comparison is None:
+            neighbours = self.backend.neighbours(self.client_id)
+            self.comparison = Comparison(self.reference, neighbours, self.phrasebook)
+        comparison = self.comparison
+        table = comparison.summary()
         self.compare_intro.value = (
             "<h2>Ce client comparé aux autres</h2>"
-            f"<p>Parmi les {self.population.k} clients les plus semblables (mêmes "
-            f"caractéristiques clés), {percent(rate, 0)} ont fait défaut. Clients de "
-            "référence : ceux dont on connaît l'issue du crédit.</p>"
+            f"<p>Parmi les {comparison.k} clients les plus semblables (mêmes "
+            f"caractéristiques clés), {percent(comparison.default_rate, 0)} ont fait défaut. "
+            "Clients de référence : ceux dont on connaît l'issue du crédit.</p>"
         )
         self.compare_table.value = table.to_html(
             index=False, classes="cs-table cs-compare-table", border=0
@@ -696,14 +692,13 @@ class Dashboard:
         self._render_compare_plot()
 
     def _render_compare_plot(self) -> None:
-        if self.population is None or self.client_id is None or not self.compare_feature.value:
+        if self.comparison is None or not self.compare_feature.value:
             return
         from credit_scoring.dashboard.compare import figure_png
 
-        row = self.files.feature_row(self.client_id)
         feature = str(self.compare_feature.value)
-        png = figure_png(self.population.plot(row, feature))
-        label = self.population.phrasebook.label(feature)
+        png = figure_png(self.comparison.plot(feature))
+        label = self.comparison.phrasebook.label(feature)
         self.compare_out.value = image_html(
             png,
             f"{label} : ce client comparé à tous les clients, à ceux qui ont remboursé, à ceux "
@@ -734,14 +729,11 @@ class Dashboard:
     def _on_what_if(self) -> None:
         if self._busy or self.client_id is None or self.backend is None:
             return
-        edited = edited_application(
-            self.application,
-            self.credit_input.value,
-            self.term_input.value,
-            self.income_input.value,
+        changes = what_if_changes(
+            self.credit_input.value, self.term_input.value, self.income_input.value
         )
         try:
-            self.what_if = self.backend.score_application(self.client_id, edited)
+            self.what_if = self.backend.score_what_if(self.client_id, changes)
         except DashboardError as error:
             message = html.escape(str(error))
             self.what_if_out.value = f'<p class="cs-error" role="alert">{message}</p>'

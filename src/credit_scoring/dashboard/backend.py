@@ -10,10 +10,13 @@
 - :func:`open_backend` picks one from the environment.
 
 Both return the decision contract's words (:class:`~credit_scoring.scoring.ScoreResult`,
-:class:`~credit_scoring.explain.Explanation`). What the scoring API does not serve — the list
-of clients of the production batch, their application forms and the reference population of
-the comparisons — is read by :class:`ClientFiles` from the project's data folders: in a bank,
-the customer file the advisor's desk already has.
+:class:`~credit_scoring.explain.Explanation`), and the same data beside them: the ids of the
+production batch (searched by prefix), the few fields of a client's application an advisor
+needs (GDPR minimisation: the what-if sends changed amounts, the rest of the application
+stays with the service), the reference population of the comparisons and the similar clients
+as aggregates only (:mod:`credit_scoring.api.population`), and the global importance. The API
+backend reads nothing from the project's data folders: the dashboard can run on another
+machine than the API.
 
 Nothing personal is logged: errors name the client id only.
 """
@@ -38,8 +41,10 @@ from credit_scoring.scoring import ScoreResult
 if TYPE_CHECKING:
     import httpx
 
+    from credit_scoring.api.population import Neighbours
     from credit_scoring.api.service import ScoringService
     from credit_scoring.api.settings import ApiSettings
+    from credit_scoring.dashboard.compare import Reference
     from credit_scoring.explain import Explanation
 
 ENV_URL = "CREDIT_SCORING_API_URL"
@@ -47,6 +52,8 @@ ENV_KEY = "CREDIT_SCORING_API_KEY"
 CLIENT_ID = "SK_ID_CURR"
 #: The application fields the what-if tab edits.
 CREDIT, ANNUITY, GOODS, INCOME = "AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE", "AMT_INCOME_TOTAL"
+#: Longest id prefix searched (SK_ID_CURR is an int64: 19 digits).
+MAX_PREFIX = 19
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,35 @@ class ScoringBackend(Protocol):
         ...
 
     def score_application(self, client_id: int, application: Mapping[str, Any]) -> ScoreResult:
-        """The score of an edited application of a known client (history joined)."""
+        """The score of a whole application of a known client (history joined)."""
+        ...
+
+    def score_what_if(self, client_id: int, changes: Mapping[str, float]) -> ScoreResult:
+        """The score of the client's stored application with some amounts changed."""
+        ...
+
+    def client_count(self) -> int:
+        """Clients of the production batch."""
+        ...
+
+    def search(self, text: str, limit: int = 50) -> list[int]:
+        """Ids whose decimal form starts with the digits of ``text`` (the first when empty)."""
+        ...
+
+    def application(self, client_id: int) -> dict[str, Any]:
+        """The fields of the client's application an advisor needs (None when missing)."""
+        ...
+
+    def reference(self) -> Reference:
+        """The reference population of the comparisons (aggregates of the key features)."""
+        ...
+
+    def neighbours(self, client_id: int) -> Neighbours:
+        """The client against its most similar reference clients (aggregates)."""
+        ...
+
+    def importance(self) -> pd.Series:
+        """The model's global importance (share per feature, largest first)."""
         ...
 
     def counterfactual(self, client_id: int) -> dict[str, Any]:
@@ -143,6 +178,18 @@ def application_fields(row: Mapping[str, Any]) -> dict[str, Any]:
             continue
         out[str(key)] = value.item() if hasattr(value, "item") else value
     return out
+
+
+def search_prefix(text: str) -> str | None:
+    """The digits of a search (blanks dropped), None when it cannot match an id.
+
+    >>> search_prefix(" 100 02 "), search_prefix(""), search_prefix("x1"), search_prefix("9" * 20)
+    ('10002', '', None, None)
+    """
+    digits = "".join(ch for ch in text if not ch.isspace())
+    if digits and not (digits.isascii() and digits.isdigit()):
+        return None
+    return digits if len(digits) <= MAX_PREFIX else None
 
 
 def validate_reason(reason: str, decision: str) -> str:
@@ -258,6 +305,7 @@ class ApiBackend:
             client.headers.update(headers)
         self.http = client
         self._info: ModelInfo | None = None
+        self._reference: Reference | None = None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx
@@ -315,6 +363,51 @@ class ApiBackend:
 
     def counterfactual(self, client_id: int) -> dict[str, Any]:
         return dict(self._call("GET", f"/v1/clients/{int(client_id)}/counterfactual"))
+
+    def score_what_if(self, client_id: int, changes: Mapping[str, float]) -> ScoreResult:
+        body = {str(k): float(v) for k, v in changes.items()}
+        return _score_result(self._call("POST", f"/v1/clients/{int(client_id)}/what-if", json=body))
+
+    def client_count(self) -> int:
+        return int(self._call("GET", "/v1/clients", params={"limit": 1})["total"])
+
+    def search(self, text: str, limit: int = 50) -> list[int]:
+        prefix = search_prefix(text)
+        if prefix is None:
+            return []
+        params = {"prefix": prefix, "limit": max(1, min(int(limit), 1000))}
+        return [int(i) for i in self._call("GET", "/v1/clients", params=params)["client_ids"]]
+
+    def application(self, client_id: int) -> dict[str, Any]:
+        data = dict(self._call("GET", f"/v1/clients/{int(client_id)}/application"))
+        data.pop("client_id", None)
+        return data
+
+    def reference(self) -> Reference:
+        from credit_scoring.api.population import FeatureDistribution
+        from credit_scoring.dashboard.compare import Reference
+
+        if self._reference is None:
+            overview = self._call("GET", "/v1/population")
+            keys = [str(f["name"]) for f in overview["key_features"]]
+            distributions = {
+                f: FeatureDistribution.from_dict(self._call("GET", f"/v1/population/{f}"))
+                for f in keys
+            }
+            self._reference = Reference(keys, int(overview["neighbours"]), distributions)
+        return self._reference
+
+    def neighbours(self, client_id: int) -> Neighbours:
+        from credit_scoring.api.population import Neighbours
+
+        data = self._call("GET", f"/v1/clients/{int(client_id)}/neighbours")
+        return Neighbours.from_dict(data)
+
+    def importance(self) -> pd.Series:
+        items = self._call("GET", "/v1/model/importance")["features"]
+        return pd.Series(
+            {str(i["name"]): float(i["share"]) for i in items}, dtype=float, name="share"
+        )
 
     def record_decision(
         self,
@@ -413,6 +506,47 @@ class LocalBackend:
         out["model_version"] = self.service.scorer.model_version
         return dict(out)
 
+    def score_what_if(self, client_id: int, changes: Mapping[str, float]) -> ScoreResult:
+        from pydantic import ValidationError
+
+        from credit_scoring.api.schemas import what_if_model
+
+        try:  # the API's own request model: the same checks as over HTTP
+            checked = what_if_model().model_validate({str(k): float(v) for k, v in changes.items()})
+        except ValidationError as error:
+            fields = ", ".join(str(e["loc"][0]) for e in error.errors() if e.get("loc"))
+            raise DashboardError(f"Données refusées ({fields or 'modification'}).") from None
+        edits = checked.model_dump(exclude_unset=True)
+        scored = self._guard(lambda: self.service.what_if(int(client_id), edits))
+        return scored.result
+
+    def client_count(self) -> int:
+        total, _ = self._guard(lambda: self.service.client_ids("", 0, 1))
+        return int(total)
+
+    def search(self, text: str, limit: int = 50) -> list[int]:
+        prefix = search_prefix(text)
+        if prefix is None:
+            return []
+        _, ids = self._guard(lambda: self.service.client_ids(prefix, 0, int(limit)))
+        return list(ids)
+
+    def application(self, client_id: int) -> dict[str, Any]:
+        return dict(self._guard(lambda: self.service.application(int(client_id))))
+
+    def reference(self) -> Reference:
+        from credit_scoring.dashboard.compare import Reference
+
+        population = self._guard(lambda: self.service.population)
+        keys = list(population.key_features)
+        return Reference(keys, population.k, {f: population.distribution(f) for f in keys})
+
+    def neighbours(self, client_id: int) -> Neighbours:
+        return self._guard(lambda: self.service.neighbours(int(client_id)))
+
+    def importance(self) -> pd.Series:
+        return self.service.importance
+
     def _decision_log(self) -> Any:
         from credit_scoring.decision_log import DecisionLog
 
@@ -489,81 +623,3 @@ def open_backend(environ: Mapping[str, str] | None = None) -> ScoringBackend:
     if url:
         return ApiBackend(url, env.get(ENV_KEY, "").strip() or None)
     return LocalBackend()
-
-
-# --------------------------------------------------------------------------- client files
-
-
-class ClientFiles:
-    """The production batch's clients: ids, application forms and feature rows.
-
-    Parameters
-    ----------
-    features_dir
-        Holds ``production.parquet`` (the features of the production batch).
-    interim_dir
-        Holds the ingested applications (``application_test.parquet``).
-    """
-
-    def __init__(
-        self, features_dir: Path = paths.FEATURES_DIR, interim_dir: Path = paths.INTERIM_DIR
-    ) -> None:
-        self.features_dir = Path(features_dir)
-        self.interim_dir = Path(interim_dir)
-        self._features: pd.DataFrame | None = None
-        self._applications: pd.DataFrame | None = None
-
-    @property
-    def features(self) -> pd.DataFrame:
-        """The production feature table, indexed by ``SK_ID_CURR`` (read once)."""
-        if self._features is None:
-            path = self.features_dir / "production.parquet"
-            if not path.is_file():
-                raise DashboardError(
-                    "Le lot de production est introuvable : lancez d'abord « make repro »."
-                )
-            frame = pd.read_parquet(path)
-            self._features = frame.set_index(CLIENT_ID) if CLIENT_ID in frame else frame
-        return self._features
-
-    def client_ids(self) -> list[int]:
-        """Every client of the production batch, in increasing order."""
-        return sorted(int(i) for i in self.features.index)
-
-    def search(self, text: str, limit: int = 50) -> list[int]:
-        """Client ids whose decimal form starts with the digits of ``text`` (all when empty).
-
-        >>> files = ClientFiles.__new__(ClientFiles)
-        >>> files._features = pd.DataFrame(index=pd.Index([100002, 100010, 200001], name="i"))
-        >>> files.search("1000"), files.search(" 2 "), files.search("x")
-        ([100002, 100010], [200001], [])
-        """
-        digits = "".join(ch for ch in text if not ch.isspace())
-        if digits and not digits.isdigit():
-            return []
-        return [i for i in self.client_ids() if str(i).startswith(digits)][:limit]
-
-    def feature_row(self, client_id: int) -> pd.Series:
-        """The client's row of the production feature table."""
-        try:
-            return self.features.loc[int(client_id)]
-        except KeyError:
-            raise DashboardError("Client inconnu du lot de production.") from None
-
-    @property
-    def applications(self) -> pd.DataFrame:
-        """The application forms of the production batch, indexed by ``SK_ID_CURR``."""
-        if self._applications is None:
-            frame = pd.read_parquet(self.interim_dir / "application_test.parquet")
-            self._applications = frame.set_index(CLIENT_ID, drop=False)
-        return self._applications
-
-    def application(self, client_id: int) -> dict[str, Any]:
-        """The client's application form (every column; missing values as NaN)."""
-        try:
-            row = self.applications.loc[int(client_id)]
-        except KeyError:
-            raise DashboardError("Dossier de demande introuvable pour ce client.") from None
-        if isinstance(row, pd.DataFrame):
-            row = row.iloc[0]
-        return row.to_dict()

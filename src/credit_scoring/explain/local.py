@@ -307,7 +307,25 @@ def _categorical_features(model: Any) -> set[str]:
 
 def waterfall(explanation: Explanation, phrasebook: Phrasebook, max_display: int = 10) -> Figure:
     """Draw :meth:`Explainer.waterfall` (a module function so stored explanations can be
-    drawn with any phrasebook)."""
+    drawn with any phrasebook).
+
+    The figure lays itself out (constrained layout, the x-axis label on two lines): every
+    label fits within its own size, saved with or without ``bbox_inches="tight"``.
+
+    Parameters
+    ----------
+    explanation
+        The client's explanation.
+    phrasebook
+        French labels of the features.
+    max_display
+        Bars drawn, the smallest contributions grouped in the last one.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The waterfall, to save or show.
+    """
     import matplotlib.pyplot as plt
 
     items = sorted(explanation.contributions.items(), key=lambda kv: -abs(kv[1]))
@@ -322,7 +340,7 @@ def waterfall(explanation: Explanation, phrasebook: Phrasebook, max_display: int
         rows.append((f"{len(rest)} autres variables", math.fsum(c for _, c in rest)))
     rows = rows[::-1]  # matplotlib draws the first bar at the bottom
 
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.6))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8), layout="constrained")
     # From the average log-odds at the bottom, through the grouped rest, up to this client's.
     position = explanation.base_value
     lefts = []
@@ -345,8 +363,8 @@ def waterfall(explanation: Explanation, phrasebook: Phrasebook, max_display: int
     ax.axvline(explanation.base_value, color="grey", lw=0.8, ls="--")
     ax.axvline(explanation.log_odds, color="black", lw=0.8)
     ax.set_xlabel(
-        f"Contribution au risque (log-cote) : moyenne {number(explanation.base_value, 2)}, "
-        f"ce client {number(explanation.log_odds, 2)}"
+        "Contribution au risque (log-cote)\n"
+        f"moyenne {number(explanation.base_value, 2)}, ce client {number(explanation.log_odds, 2)}"
     )
     title = "Pourquoi ce score"
     if explanation.client_id is not None:
@@ -355,7 +373,6 @@ def waterfall(explanation: Explanation, phrasebook: Phrasebook, max_display: int
     # Room for the value labels on both sides of the bars.
     low, high = min(ends), max(ends)
     ax.set_xlim(low - 0.18 * (high - low + 1e-6), high + 0.12 * (high - low + 1e-6))
-    fig.tight_layout()
     return fig
 
 
