@@ -1,0 +1,215 @@
+"""How close the data the pipeline ran on is to the real Home Credit files.
+
+The data twin is built from marginals measured on small real samples
+(``credit_scoring/data/homecredit_profile.json``). This module measures the same marginals on
+the prepared tables (``data/interim/*.parquet``) and puts them side by side, for the site's
+"Données" page. On the real Kaggle files the comparison reads "the full real files against a
+small real sample": the gaps are then sampling noise.
+
+Examples
+--------
+>>> train = pd.DataFrame({"TARGET": [0, 0, 0, 1], "EXT_SOURCE_2": [0.1, 0.5, None, 0.9]})
+>>> profile = {"target_rate": 0.08, "columns": {"EXT_SOURCE_2": {"missing_rate": 0.0,
+...     "quantiles": {"0.05": 0.1, "0.5": 0.5, "0.95": 0.8}}}}
+>>> t = key_columns_table(train, profile, ["EXT_SOURCE_2"])
+>>> t.loc["Score externe 2", ["manquants (données)", "manquants (réel)"]].tolist()
+[0.25, 0.0]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from credit_scoring import paths
+from credit_scoring.labels import label
+
+#: Numerical columns of ``application_train`` compared quantile by quantile.
+KEY_COLUMNS: tuple[str, ...] = (
+    "EXT_SOURCE_1",
+    "EXT_SOURCE_2",
+    "EXT_SOURCE_3",
+    "DAYS_BIRTH",
+    "AMT_INCOME_TOTAL",
+    "AMT_CREDIT",
+    "AMT_ANNUITY",
+    "AMT_GOODS_PRICE",
+    "OWN_CAR_AGE",
+)
+#: Categorical columns whose most frequent level is compared.
+KEY_CATEGORIES: tuple[str, ...] = (
+    "CODE_GENDER",
+    "NAME_CONTRACT_TYPE",
+    "NAME_INCOME_TYPE",
+    "NAME_EDUCATION_TYPE",
+    "NAME_FAMILY_STATUS",
+)
+QUANTILES: tuple[str, ...] = ("0.05", "0.5", "0.95")
+_DAYS_PER_YEAR = 365.25
+
+
+def load_profile() -> dict[str, Any]:
+    """The measured marginals of the real samples, by table (``tables`` of the JSON file)."""
+    text = resources.files("credit_scoring.data").joinpath("homecredit_profile.json").read_text()
+    return dict(json.loads(text)["tables"])
+
+
+def _years(column: str) -> bool:
+    return column.startswith("DAYS_")
+
+
+def _quantile(values: pd.Series, column: str, q: str) -> float:
+    """Quantile ``q`` of a column, in years of age for ``DAYS_*`` (day counts are negative)."""
+    if _years(column):
+        return float(-values.quantile(1 - float(q)) / _DAYS_PER_YEAR)
+    return float(values.quantile(float(q)))
+
+
+def _profile_quantile(spec: dict[str, Any], column: str, q: str) -> float:
+    quantiles = spec.get("quantiles", {})
+    if _years(column):
+        other = f"{1 - float(q):g}"
+        value = quantiles.get(other, quantiles.get(f"{1 - float(q):.2f}", np.nan))
+        return float(-value / _DAYS_PER_YEAR)
+    return float(quantiles.get(q, np.nan))
+
+
+def key_columns_table(
+    train: pd.DataFrame, profile: dict[str, Any], columns: Sequence[str] = KEY_COLUMNS
+) -> pd.DataFrame:
+    """Missing rate and quantiles of key numerical columns, the data against the real sample.
+
+    Parameters
+    ----------
+    train
+        ``application_train`` as prepared (at least ``columns``).
+    profile
+        The ``application_train`` entry of :func:`load_profile`.
+    columns
+        Numerical columns to compare; ``DAYS_*`` columns are shown as years.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the French column name: ``manquants`` and each quantile (``médiane``,
+        ``5e centile``, ``95e centile``), each as ``(données)`` and ``(réel)``.
+    """
+    names = {"0.05": "5e centile", "0.5": "médiane", "0.95": "95e centile"}
+    rows = []
+    for column in columns:
+        spec = profile["columns"].get(column)
+        if spec is None or column not in train:
+            continue
+        values = pd.to_numeric(train[column], errors="coerce")
+        row: dict[str, Any] = {
+            "variable": label(column) + (" (ans)" if _years(column) else ""),
+            "manquants (données)": float(values.isna().mean()),
+            "manquants (réel)": float(spec.get("missing_rate", np.nan)),
+        }
+        for q in QUANTILES:
+            row[f"{names[q]} (données)"] = _quantile(values.dropna(), column, q)
+            row[f"{names[q]} (réel)"] = _profile_quantile(spec, column, q)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variable")
+
+
+def categories_table(
+    train: pd.DataFrame, profile: dict[str, Any], columns: Sequence[str] = KEY_CATEGORIES
+) -> pd.DataFrame:
+    """Share of the most frequent level (in the real sample) of categorical columns.
+
+    Examples
+    --------
+    >>> train = pd.DataFrame({"CODE_GENDER": ["F", "F", "M", "F"]})
+    >>> spec = {"columns": {"CODE_GENDER": {"values": {"F": 0.65, "M": 0.35}}}}
+    >>> categories_table(train, spec, ["CODE_GENDER"])["part (données)"].tolist()
+    [0.75]
+    """
+    rows = []
+    for column in columns:
+        spec = profile["columns"].get(column)
+        if spec is None or column not in train or not spec.get("values"):
+            continue
+        level, share = max(spec["values"].items(), key=lambda kv: kv[1])
+        rows.append(
+            {
+                "variable": label(column),
+                "modalité": level,
+                "part (données)": float((train[column].astype("string") == level).mean()),
+                "part (réel)": float(share),
+            }
+        )
+    return pd.DataFrame(rows).set_index("variable")
+
+
+def missing_rates(path: Path) -> dict[str, float]:
+    """Share of missing values (nulls and NaN) of each column of a parquet file, read one
+    column at a time (the side tables have millions of rows)."""
+    file = pq.ParquetFile(path)
+    rows = file.metadata.num_rows
+    out: dict[str, float] = {}
+    for name in file.schema_arrow.names:
+        if name.startswith("__index_level"):
+            continue
+        column = file.read(columns=[name]).column(0)
+        nulls = pc.sum(pc.is_null(column, nan_is_null=True)).as_py() or 0
+        out[name] = nulls / rows if rows else float("nan")
+    return out
+
+
+def tables_table(interim_dir: Path, profile: dict[str, Any]) -> pd.DataFrame:
+    """For each table: the mean gap between the data's and the real sample's missing rates,
+    over the columns both have, and the number of columns whose gap exceeds 5 points."""
+    rows = []
+    for table, spec in profile.items():
+        path = Path(interim_dir) / f"{table}.parquet"
+        if not path.exists():
+            continue
+        ours = missing_rates(path)
+        common = [c for c in spec["columns"] if c in ours]
+        gaps = np.array(
+            [abs(ours[c] - spec["columns"][c].get("missing_rate", 0.0)) for c in common]
+        )
+        mean_gap = float(gaps.mean()) if len(gaps) else np.nan
+        rows.append(
+            {
+                "table": table,
+                "colonnes comparées": len(common),
+                "écart moyen des taux de manquants (points)": mean_gap,
+                "colonnes à plus de 5 points": int((gaps > 0.05).sum()),
+            }
+        )
+    return pd.DataFrame(rows).set_index("table")
+
+
+def compare(interim_dir: Path = paths.INTERIM_DIR) -> dict[str, Any]:
+    """Every comparison of the "Données" page, from the prepared tables.
+
+    Returns
+    -------
+    dict
+        ``default_rate`` (data, real), ``sample_rows`` (of the real sample), ``columns``
+        (:func:`key_columns_table`), ``categories`` (:func:`categories_table`) and ``tables``
+        (:func:`tables_table`).
+    """
+    profile = load_profile()
+    app = profile["application_train"]
+    wanted = ["TARGET", *KEY_COLUMNS, *KEY_CATEGORIES]
+    path = Path(interim_dir) / "application_train.parquet"
+    present = set(pq.ParquetFile(path).schema_arrow.names)
+    train = pd.read_parquet(path, columns=[c for c in wanted if c in present])
+    return {
+        "default_rate": (float(train["TARGET"].mean()), float(app["target_rate"])),
+        "sample_rows": int(app["sample_rows"]),
+        "columns": key_columns_table(train, app),
+        "categories": categories_table(train, app),
+        "tables": tables_table(interim_dir, profile),
+    }
