@@ -27,7 +27,7 @@ from credit_scoring.modelling.evaluate import (
     stratified_folds,
     stratified_subsample,
 )
-from credit_scoring.modelling.train import TrainParams
+from credit_scoring.modelling.train import TrainParams, load_training_table
 from credit_scoring.modelling.tuning import tune
 from credit_scoring.modelling.zoo import FrameSchema, Model, Strategy, build_pipeline, candidates
 
@@ -314,3 +314,21 @@ def test_registered_champion_returns_probabilities_and_alias_resolves(
     assert out.shape == (5, 2)  # probabilities of both classes, not labels
     assert np.allclose(out.sum(axis=1), 1.0)
     assert ((out > 0) & (out < 1)).all()
+
+
+def test_excluded_attribute_and_its_derived_features_never_reach_the_model(tmp_path) -> None:
+    frame = pd.DataFrame(
+        {
+            "SK_ID_CURR": [1, 2, 3],
+            "TARGET": [0, 1, 0],
+            "CODE_GENDER": ["F", "M", "F"],
+            "GENDER_INCOME_RATIO": [0.1, 0.2, 0.3],
+            "AMT_CREDIT": [1.0, 2.0, 3.0],
+        }
+    )
+    frame.to_parquet(tmp_path / "train.parquet")
+    X, y, ids = load_training_table(tmp_path, exclude=["CODE_GENDER"])
+    assert list(X.columns) == ["AMT_CREDIT"]
+    assert list(y) == [0, 1, 0] and list(ids) == [1, 2, 3]
+    kept, _, _ = load_training_table(tmp_path)
+    assert "CODE_GENDER" in kept

@@ -125,12 +125,12 @@ class TrainParams:
     review_band: tuple[float, float] = (45.0, 55.0)
     models: tuple[str, ...] = MODELS
     strategies: tuple[str, ...] = STRATEGIES
-    compare_rows: int = 20_000
+    compare_rows: int = 10_000
     compare_folds: int = 3
     select_by: str = "cost"
     tune_trials: int = 20
-    tune_timeout: float = 480.0
-    tune_rows: int = 40_000
+    tune_timeout: float = 420.0
+    tune_rows: int = 30_000
     tune_folds: int = 3
     tune_objective: str = "roc_auc"
     calibration: str = "isotonic"
