@@ -512,10 +512,11 @@ def test_decisions_are_recorded_in_the_decision_log(
     from credit_scoring.decision_log import DecisionLog
 
     page = dashboard.page
-    open_tab(page, "Pourquoi ce score")
-    # In the orange band: the reason is required.
+    # In the orange band: the reason is required. The tabs exist once a client is shown, and
+    # this test may run first on its worker.
     review = world.client_with("review")
     choose_client(page, review)
+    open_tab(page, "Pourquoi ce score")
     page.get_by_role("button", name="Accorder").click()
     page.wait_for_selector(".cs-decision-result .cs-error", timeout=STEP_TIMEOUT_MS)
     assert "motif est obligatoire" in page.locator(".cs-decision-result").inner_text()
