@@ -11,6 +11,8 @@ engineered features.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 COLUMN_LABELS_FR: dict[str, str] = {
     "TARGET": "Défaut de paiement (1 = oui)",
     "NAME_CONTRACT_TYPE": "Type de crédit",
@@ -79,3 +81,12 @@ def percent(value: float, digits: int = 1) -> str:
     '8,1\u202f%'
     """
     return f"{number(value * 100, digits)}\u202f%"
+
+
+def interval(values: Sequence[float], digits: int = 3) -> str:
+    """A 95 % interval the French way.
+
+    >>> interval([0.71234, 0.75])
+    '[0,712 ; 0,750]'
+    """
+    return f"[{number(values[0], digits)} ; {number(values[1], digits)}]"

@@ -189,7 +189,7 @@ class ScoreResult:
         return out
 
 
-def _client_ids(features: pd.DataFrame) -> list[int | None]:
+def client_ids(features: pd.DataFrame) -> list[int | None]:
     """Client ids from the SK_ID_CURR column, else an index named SK_ID_CURR, else none."""
     if CLIENT_ID in features.columns:
         return [int(i) for i in features[CLIENT_ID]]
@@ -308,7 +308,7 @@ class Scorer:
 
     def score_features(self, features: pd.DataFrame) -> list[ScoreResult]:
         """Score rows of the feature table (client ids from ``SK_ID_CURR`` or the index)."""
-        ids = _client_ids(features)
+        ids = client_ids(features)
         proba = self.predict_proba(features)
         return [self.result(p, i) for p, i in zip(proba, ids, strict=True)]
 

@@ -34,7 +34,7 @@ import pandas as pd
 import yaml
 
 from credit_scoring import paths
-from credit_scoring.labels import number, percent
+from credit_scoring.labels import interval, number, percent
 
 #: Where the site stage writes the reader versions of the executed notebooks (git-ignored).
 READER_DIR = paths.ROOT / "rapports"
@@ -99,17 +99,6 @@ def french_list(items: Iterable[str]) -> str:
     """
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1]
-
-
-def interval(values: list[float], digits: int = 3) -> str:
-    """A 95 % interval the French way.
-
-    Examples
-    --------
-    >>> interval([0.71234, 0.75])
-    '[0,712 ; 0,750]'
-    """
-    return f"[{number(values[0], digits)} ; {number(values[1], digits)}]"
 
 
 def data_variables(data: Mapping[str, Any], train: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -20,13 +20,13 @@ from credit_scoring import paths
 from credit_scoring.explain._model import FloatArray, ShapEngine
 from credit_scoring.explain.text import Phrasebook, is_missing
 from credit_scoring.labels import number
+from credit_scoring.scoring import client_ids
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from credit_scoring.scoring import Scorer
 
-CLIENT_ID = "SK_ID_CURR"
 #: Value texts kept with an explanation beyond its reasons (the waterfall's labels).
 VALUE_TEXTS_KEPT = 15
 RISK_UP = "#c0392b"
@@ -144,14 +144,6 @@ class Explanation:
             reasons=[Reason.from_dict(r) for r in data["reasons"]],
             value_texts=dict(data.get("value_texts", {})),
         )
-
-
-def _client_ids(features: pd.DataFrame) -> list[int | None]:
-    if CLIENT_ID in features.columns:
-        return [int(i) for i in features[CLIENT_ID]]
-    if features.index.name == CLIENT_ID:
-        return [int(i) for i in features.index]
-    return [None] * len(features)
 
 
 class Explainer:
@@ -284,7 +276,7 @@ class Explainer:
         rows = features[self.features].to_numpy(dtype=object)
         explanations = [
             self.build(cid, rows[k], values[k], float(base[k]), top)
-            for k, cid in enumerate(_client_ids(features))
+            for k, cid in enumerate(client_ids(features))
         ]
         return explanations, values
 

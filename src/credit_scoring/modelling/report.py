@@ -7,7 +7,7 @@ Examples
 --------
 >>> fmt_pm(0.7512, 0.0043)
 '0,751 ± 0,004'
->>> print(fmt_pct(0.1234))
+>>> print(percent(0.1234))
 12,3 %
 """
 
@@ -18,35 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credit_scoring.labels import number, percent
+from credit_scoring.labels import interval, number, percent
 from credit_scoring.modelling.zoo import MODEL_LABELS_FR, STRATEGY_LABELS_FR
 from credit_scoring.scoring import DECISION_LABELS_FR, DECISIONS, decision, probability_from_score
 
 
-def fmt(value: float, digits: int = 3) -> str:
-    """A number the French way (:func:`credit_scoring.labels.number`).
-
-    Examples
-    --------
-    >>> fmt(0.5, 1)
-    '0,5'
-    """
-    return number(value, digits)
-
-
 def fmt_pm(mean: float, std: float, digits: int = 3) -> str:
     """``mean ± std``."""
-    return f"{fmt(mean, digits)} ± {fmt(std, digits)}"
-
-
-def fmt_pct(value: float, digits: int = 1) -> str:
-    """A share as a percentage (:func:`credit_scoring.labels.percent`)."""
-    return percent(value, digits)
-
-
-def fmt_ci(interval: list[float], digits: int = 3) -> str:
-    """A 95 % interval as ``[low ; high]``."""
-    return f"[{fmt(interval[0], digits)} ; {fmt(interval[1], digits)}]"
+    return f"{number(mean, digits)} ± {number(std, digits)}"
 
 
 _RESULT_COLUMNS = {
@@ -71,7 +50,7 @@ def results_table(results: pd.DataFrame) -> pd.DataFrame:
         }
         for key, (label, digits) in _RESULT_COLUMNS.items():
             row[label] = fmt_pm(r[f"{key}_mean"], r[f"{key}_std"], digits)
-        row["Seuil"] = fmt(r["threshold"], 3)
+        row["Seuil"] = number(r["threshold"], 3)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -93,8 +72,8 @@ def cost_table(metrics: dict[str, Any]) -> pd.DataFrame:
         [
             {
                 "Politique": name,
-                "Seuil": "—" if t is None else fmt(t, 3),
-                "Coût par client": fmt(cost, 3),
+                "Seuil": "—" if t is None else number(t, 3),
+                "Coût par client": number(cost, 3),
                 "Écart au modèle retenu": "—"
                 if cost == best
                 else ("+" if cost > best else "") + percent((cost - best) / best, 0),
@@ -114,8 +93,8 @@ def decision_table(test: pd.DataFrame, band: list[float] | tuple[float, float]) 
             {
                 "Décision": DECISION_LABELS_FR[d],
                 "Clients": len(part),
-                "Part des clients": fmt_pct(len(part) / max(len(test), 1)),
-                "Taux de défaut observé": fmt_pct(part["TARGET"].mean()) if len(part) else "—",
+                "Part des clients": percent(len(part) / max(len(test), 1)),
+                "Taux de défaut observé": percent(part["TARGET"].mean()) if len(part) else "—",
             }
         )
     return pd.DataFrame(rows)
@@ -129,15 +108,15 @@ def oracle_table(metrics: dict[str, Any]) -> pd.DataFrame:
         [
             {
                 "": "Modèle retenu",
-                "AUC ROC": f"{fmt(metrics['test_auc'])} {fmt_ci(metrics['test_auc_ci'])}",
-                "Coût par client": f"{fmt(cost)} {fmt_ci(metrics['test_cost_ci'])}",
-                "Brier": fmt(metrics["test_brier"], 4),
+                "AUC ROC": f"{number(metrics['test_auc'], 3)} {interval(metrics['test_auc_ci'])}",
+                "Coût par client": f"{number(cost, 3)} {interval(metrics['test_cost_ci'])}",
+                "Brier": number(metrics["test_brier"], 4),
             },
             {
                 "": "Oracle (vraies probabilités)",
-                "AUC ROC": fmt(o["auc"]),
-                "Coût par client": fmt(o["cost_per_client"]),
-                "Brier": fmt(o["brier"], 4),
+                "AUC ROC": number(o["auc"], 3),
+                "Coût par client": number(o["cost_per_client"], 3),
+                "Brier": number(o["brier"], 4),
             },
         ]
     )
@@ -147,7 +126,7 @@ def params_table(params: dict[str, Any]) -> pd.DataFrame:
     """The champion's hyperparameters, one per row."""
     rows = []
     for k, v in sorted(params.items()):
-        shown = fmt(v, 4) if isinstance(v, float) else str(v)
+        shown = number(v, 4) if isinstance(v, float) else str(v)
         rows.append({"Hyperparamètre": k, "Valeur": shown})
     return pd.DataFrame(rows)
 
@@ -160,24 +139,26 @@ def method_text(metrics: dict[str, Any], settings: dict[str, Any]) -> str:
         "tous les clients d'entraînement"
         if rows["comparison"] >= rows["train"]
         else (
-            f"un sous-échantillon stratifié de {fmt(rows['comparison'], 0)} clients d'entraînement"
+            f"un sous-échantillon stratifié de {number(rows['comparison'], 0)} clients "
+            "d'entraînement"
         )
     )
     tun = (
         "tous les clients d'entraînement"
         if rows["tuning"] >= rows["train"]
-        else (f"un sous-échantillon stratifié de {fmt(rows['tuning'], 0)} clients")
+        else (f"un sous-échantillon stratifié de {number(rows['tuning'], 0)} clients")
     )
     return (
-        f"Les {fmt(n_all, 0)} clients sont séparés en un jeu d'entraînement de "
-        f"{fmt(rows['train'], 0)} clients et un **jeu de test de {fmt(rows['test'], 0)} clients** "
-        f"({fmt_pct(settings['test_size'], 0)}, stratifié sur la cible), mis de côté et utilisé "
+        f"Les {number(n_all, 0)} clients sont séparés en un jeu d'entraînement de "
+        f"{number(rows['train'], 0)} clients et un **jeu de test de "
+        f"{number(rows['test'], 0)} clients** "
+        f"({percent(settings['test_size'], 0)}, stratifié sur la cible), mis de côté et utilisé "
         f"pour aucun choix : il ne sert qu'aux chiffres finaux. Le modèle dispose de "
-        f"{fmt(rows['features'], 0)} variables. La comparaison des modèles porte sur {cmp} "
+        f"{number(rows['features'], 0)} variables. La comparaison des modèles porte sur {cmp} "
         f"({settings['compare_folds']} plis de validation croisée stratifiée), la recherche "
         f"d'hyperparamètres sur {tun} ({settings['tune_folds']} plis, au plus "
         f"{settings['tune_trials']} essais). Le modèle retenu est ensuite entraîné et calibré sur "
-        f"l'ensemble des {fmt(rows['train'], 0)} clients d'entraînement "
+        f"l'ensemble des {number(rows['train'], 0)} clients d'entraînement "
         f"({settings['calibration_folds']} plis)."
     )
 
@@ -185,10 +166,10 @@ def method_text(metrics: dict[str, Any], settings: dict[str, Any]) -> str:
 def calibration_text(metrics: dict[str, Any]) -> str:
     """Brier score before and after calibration, out of fold and on the test split."""
     return (
-        f"Score de Brier sur le jeu de test : **{fmt(metrics['test_brier_raw'], 4)}** avant "
-        f"calibration, **{fmt(metrics['test_brier'], 4)}** après (hors échantillon sur "
-        f"l'entraînement : {fmt(metrics['oof_brier_raw'], 4)} puis "
-        f"{fmt(metrics['oof_brier'], 4)}). Plus bas est meilleur."
+        f"Score de Brier sur le jeu de test : **{number(metrics['test_brier_raw'], 4)}** avant "
+        f"calibration, **{number(metrics['test_brier'], 4)}** après (hors échantillon sur "
+        f"l'entraînement : {number(metrics['oof_brier_raw'], 4)} puis "
+        f"{number(metrics['oof_brier'], 4)}). Plus bas est meilleur."
     )
 
 
@@ -198,14 +179,14 @@ def threshold_text(metrics: dict[str, Any]) -> str:
     low, high = metrics["review_band"]
     return (
         f"Le seuil qui minimise le coût sur les prédictions hors échantillon est "
-        f"**{fmt(t, 3)}** (seuil théorique pour des probabilités parfaitement calibrées : "
-        f"{fmt(metrics['theoretical_threshold'], 3)}). Sur le jeu de test, il coûte "
-        f"**{fmt(metrics['test_cost_per_client'])} par client** (IC 95 % "
-        f"{fmt_ci(metrics['test_cost_ci'])}), soit {fmt_pct(metrics['saving_vs_accept_all'], 0)} "
-        f"de moins qu'accorder tous les crédits et {fmt_pct(metrics['saving_vs_half'], 0)} de "
+        f"**{number(t, 3)}** (seuil théorique pour des probabilités parfaitement calibrées : "
+        f"{number(metrics['theoretical_threshold'], 3)}). Sur le jeu de test, il coûte "
+        f"**{number(metrics['test_cost_per_client'], 3)} par client** (IC 95 % "
+        f"{interval(metrics['test_cost_ci'])}), soit {percent(metrics['saving_vs_accept_all'], 0)} "
+        f"de moins qu'accorder tous les crédits et {percent(metrics['saving_vs_half'], 0)} de "
         f"moins que le seuil 0,5. Le score de risque place ce seuil à 50 ; la zone d'étude "
-        f"({fmt(low, 0)} à {fmt(high, 0)}) correspond aux probabilités de "
-        f"{fmt_pct(probability_from_score(low, t))} à {fmt_pct(probability_from_score(high, t))}."
+        f"({number(low, 0)} à {number(high, 0)}) correspond aux probabilités de "
+        f"{percent(probability_from_score(low, t))} à {percent(probability_from_score(high, t))}."
     )
 
 
@@ -216,10 +197,11 @@ def oracle_text(metrics: dict[str, Any]) -> str:
     cost_ok = o["cost_ratio"] <= 1.05
     return (
         f"Sur les mêmes clients de test, les vraies probabilités du jumeau donnent une AUC de "
-        f"**{fmt(o['auc'])}** et un coût de **{fmt(o['cost_per_client'])} par client** au seuil "
-        f"théorique. Le modèle retenu est à **{fmt(o['auc_gap'])}** d'AUC de l'oracle (objectif : "
+        f"**{number(o['auc'], 3)}** et un coût de **{number(o['cost_per_client'], 3)} par "
+        f"client** au seuil théorique. Le modèle retenu est à **{number(o['auc_gap'], 3)}** "
+        f"d'AUC de l'oracle (objectif : "
         f"0,01 au plus, {'atteint' if auc_ok else 'non atteint'}) et son coût vaut "
-        f"**{fmt_pct(o['cost_ratio'], 1)}** de celui de l'oracle (objectif : 105 % au plus, "
+        f"**{percent(o['cost_ratio'], 1)}** de celui de l'oracle (objectif : 105 % au plus, "
         f"{'atteint' if cost_ok else 'non atteint'})."
     )
 
@@ -233,8 +215,8 @@ def champion_text(metrics: dict[str, Any]) -> str:
         f"**{STRATEGY_LABELS_FR.get(ch['strategy'], ch['strategy'])}**, calibration "
         f"{'isotonique' if ch['calibration'] == 'isotonic' else 'sigmoïde'}. AUC en validation "
         f"croisée (hors échantillon, calibrée) : **{cv_auc}** ; "
-        f"AUC sur le jeu de test : **{fmt(metrics['test_auc'])}** (IC 95 % "
-        f"{fmt_ci(metrics['test_auc_ci'])}). Version enregistrée : "
+        f"AUC sur le jeu de test : **{number(metrics['test_auc'], 3)}** (IC 95 % "
+        f"{interval(metrics['test_auc_ci'])}). Version enregistrée : "
         f"`{metrics['model_name']}` v{metrics['model_version']} (alias `champion`)."
     )
 
@@ -252,7 +234,7 @@ def timing_table(metrics: dict[str, Any]) -> pd.DataFrame:
     seconds = metrics["seconds"]
     return pd.DataFrame(
         [
-            {"Étape": label, "Durée (s)": fmt(seconds[k], 0)}
+            {"Étape": label, "Durée (s)": number(seconds[k], 0)}
             for k, label in labels.items()
             if k in seconds
         ]
@@ -286,8 +268,9 @@ def selection_text(results: pd.DataFrame, metrics: dict[str, Any]) -> str:
     )
     text = (
         f"La combinaison la moins coûteuse en validation croisée est **{best['model']}** avec "
-        f"rééquilibrage **{best['strategy']}** : {fmt(best['cost'])} par client (AUC "
-        f"{fmt(best['auc'])}), contre {fmt(best['dummy_cost'])} pour la référence qui accorde "
+        f"rééquilibrage **{best['strategy']}** : {number(best['cost'], 3)} par client (AUC "
+        f"{number(best['auc'], 3)}), contre {number(best['dummy_cost'], 3)} pour la référence "
+        f"qui accorde "
         f"tout. "
     )
     if row["cost_per_client_mean"] == best["cost"]:
@@ -295,7 +278,7 @@ def selection_text(results: pd.DataFrame, metrics: dict[str, Any]) -> str:
     return text + (
         f"Les combinaisons dont le coût est à moins d'une erreur-type de la meilleure sont "
         f"considérées comme équivalentes, et la plus rapide à entraîner est retenue : {tuned} "
-        f"({fmt(row['cost_per_client_mean'])} par client, entraînement en "
-        f"{fmt(row['fit_time_mean'], 1)} s par pli contre {fmt(best['fit_time'], 1)} s). "
+        f"({number(row['cost_per_client_mean'], 3)} par client, entraînement en "
+        f"{number(row['fit_time_mean'], 1)} s par pli contre {number(best['fit_time'], 1)} s). "
         f"C'est elle dont les hyperparamètres sont ensuite recherchés."
     )
