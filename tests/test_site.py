@@ -356,8 +356,9 @@ def test_data_page_compares_the_twin_with_the_real_profile(pipeline_run):
     median = comparison["columns"].loc["Score externe 2", "médiane (données)"]
     assert number(median, 3) in page
     assert number(comparison["columns"].loc["Score externe 2", "médiane (réel)"], 3) in page
-    for table in comparison["tables"].index:
+    for table, row in comparison["tables"].iterrows():
         assert table in page
+        assert f"<code>{row['colonne la plus éloignée']}</code>" in page
 
 
 def test_drift_page_embeds_the_evidently_report(pipeline_run):

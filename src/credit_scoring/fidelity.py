@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from credit_scoring import paths
@@ -150,41 +149,127 @@ def categories_table(
     return pd.DataFrame(rows).set_index("variable")
 
 
-def missing_rates(path: Path) -> dict[str, float]:
-    """Share of missing values (nulls and NaN) of each column of a parquet file, read one
-    column at a time (the side tables have millions of rows)."""
-    file = pq.ParquetFile(path)
-    rows = file.metadata.num_rows
-    out: dict[str, float] = {}
-    for name in file.schema_arrow.names:
-        if name.startswith("__index_level"):
+#: Quantile levels of the real samples compared by :func:`quantile_gap` (the 1st and 99th
+#: centiles of a 1,000-row sample are too noisy to compare).
+GAP_LEVELS: tuple[str, ...] = ("0.05", "0.25", "0.5", "0.75", "0.95")
+#: Fewest real non-missing values behind a quantile worth comparing.
+MIN_REAL_VALUES = 200
+
+
+def quantile_gap(values: np.ndarray, quantiles: dict[str, float]) -> float:
+    """How far a column's distribution is from the real one, as a share of rows.
+
+    For each real quantile level ``p`` of :data:`GAP_LEVELS` with value ``q``, the data should
+    have a share ``p`` of its values below ``q``; with ties at ``q`` (a mass of zeros) any share
+    between the shares strictly below and at or below ``q`` fits. The gap is the largest miss.
+
+    Examples
+    --------
+    >>> quantile_gap(np.arange(100.0), {"0.25": 24.5, "0.5": 49.5, "0.75": 74.5})
+    0.0
+    >>> quantile_gap(np.arange(100.0), {"0.5": 89.5})
+    0.4
+    >>> quantile_gap(np.zeros(10), {"0.25": 0.0, "0.5": 0.0})  # a mass at zero fits any level
+    0.0
+    """
+    if len(values) == 0:
+        return float("nan")
+    ordered = np.sort(values)
+    gaps = [0.0]
+    for level, q in quantiles.items():
+        if level not in GAP_LEVELS:
             continue
-        column = file.read(columns=[name]).column(0)
-        nulls = pc.sum(pc.is_null(column, nan_is_null=True)).as_py() or 0
-        out[name] = nulls / rows if rows else float("nan")
-    return out
+        below = np.searchsorted(ordered, q, side="left") / len(ordered)
+        at_or_below = np.searchsorted(ordered, q, side="right") / len(ordered)
+        gaps.append(max(below - float(level), float(level) - at_or_below))
+    return round(float(max(gaps)), 6)
+
+
+def share_gap(values: pd.Series, shares: dict[str, float]) -> float:
+    """Total variation distance between a categorical column's level shares and the real ones.
+
+    Examples
+    --------
+    >>> share_gap(pd.Series(["F", "F", "M", None]), {"F": 0.5, "M": 0.5})
+    0.166667
+    """
+    ours = values.dropna().astype(str).value_counts(normalize=True)
+    levels = set(ours.index) | set(shares)
+    return round(float(0.5 * sum(abs(ours.get(v, 0.0) - shares.get(v, 0.0)) for v in levels)), 6)
+
+
+def column_gaps(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+    """Every profiled column of one table against the real sample.
+
+    Parameters
+    ----------
+    frame
+        The table, as pandas reads it (the identifier columns are skipped).
+    spec
+        The table's entry of :func:`load_profile`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by column: ``missing`` (absolute gap of the missing rates), ``quantiles``
+        (:func:`quantile_gap`, numerical columns) and ``shares`` (:func:`share_gap`, text
+        columns), NaN where a measure does not apply; and ``real_values``, the number of
+        non-missing values the real figures come from (a quantile of a few dozen values is
+        mostly noise).
+    """
+    sample_rows = float(spec.get("sample_rows") or np.nan)
+    rows = {}
+    for column, real in spec["columns"].items():
+        if column not in frame or column.startswith("SK_ID_"):
+            continue
+        values = frame[column]
+        text = not pd.api.types.is_numeric_dtype(values)
+        rows[column] = {
+            "missing": abs(float(values.isna().mean()) - real.get("missing_rate", 0.0)),
+            "quantiles": (
+                quantile_gap(values.dropna().to_numpy(dtype=float), real["quantiles"])
+                if not text and "quantiles" in real
+                else np.nan
+            ),
+            "shares": share_gap(values, real["values"]) if text and "values" in real else np.nan,
+            "real_values": np.rint(sample_rows * (1 - real.get("missing_rate", 0.0))),
+        }
+    columns = ["missing", "quantiles", "shares", "real_values"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
 def tables_table(interim_dir: Path, profile: dict[str, Any]) -> pd.DataFrame:
     """For each table: the mean gap between the data's and the real sample's missing rates,
-    over the columns both have, and the number of columns whose gap exceeds 5 points."""
+    the number of columns whose gap exceeds 5 points, and the median and largest
+    :func:`quantile_gap` of its numerical columns with at least :data:`MIN_REAL_VALUES` real
+    values. Tables are read one column at a time (the side tables have millions of rows)."""
     rows = []
     for table, spec in profile.items():
         path = Path(interim_dir) / f"{table}.parquet"
         if not path.exists():
             continue
-        ours = missing_rates(path)
-        common = [c for c in spec["columns"] if c in ours]
-        gaps = np.array(
-            [abs(ours[c] - spec["columns"][c].get("missing_rate", 0.0)) for c in common]
-        )
-        mean_gap = float(gaps.mean()) if len(gaps) else np.nan
+        file = pq.ParquetFile(path)
+        present = set(file.schema_arrow.names)
+        one_column_gaps = [
+            column_gaps(
+                file.read(columns=[c]).to_pandas(),
+                {"sample_rows": spec.get("sample_rows"), "columns": {c: real}},
+            )
+            for c, real in spec["columns"].items()
+            if c in present
+        ]
+        gaps = pd.concat([g for g in one_column_gaps if len(g)])
+        quantiles = gaps.loc[gaps["real_values"] >= MIN_REAL_VALUES, "quantiles"].dropna()
+        worst = quantiles.idxmax() if len(quantiles) else "-"
         rows.append(
             {
                 "table": table,
-                "colonnes comparées": len(common),
-                "écart moyen des taux de manquants (points)": mean_gap,
-                "colonnes à plus de 5 points": int((gaps > 0.05).sum()),
+                "colonnes comparées": len(gaps),
+                "écart moyen des taux de manquants (points)": float(gaps["missing"].mean()),
+                "colonnes à plus de 5 points": int((gaps["missing"] > 0.05).sum()),
+                "écart médian des quantiles (points)": float(quantiles.median()),
+                "écart maximal des quantiles (points)": float(quantiles.max()),
+                "colonne la plus éloignée": worst,
             }
         )
     return pd.DataFrame(rows).set_index("table")

@@ -593,11 +593,20 @@ def profile_markdown(comparison: Mapping[str, Any], origin: str) -> str:
     parts.append(
         markdown_table(
             _formatted(
-                comparison["tables"],
+                comparison["tables"].assign(
+                    **{
+                        "colonne la plus éloignée": lambda t: (
+                            "`" + t["colonne la plus éloignée"] + "`"
+                        )
+                    }
+                ),
                 {"écart": lambda v: number(100 * v, 1), "colonnes": number},
             ),
-            "Pour chaque table : écart moyen, en points de pourcentage, entre les taux de "
-            "valeurs manquantes des données du pipeline et ceux de l'échantillon réel.",
+            "Pour chaque table, en points de pourcentage : écart moyen entre les taux de "
+            "valeurs manquantes des données du pipeline et ceux de l'échantillon réel ; écart "
+            "des quantiles, c'est-à-dire la part de lignes qu'il faudrait déplacer pour que les "
+            "5e, 25e, 50e, 75e et 95e centiles réels tombent au même rang dans les données "
+            "(médiane et maximum sur les colonnes numériques).",
             "tbl-profile-tables",
         )
     )

@@ -23,7 +23,7 @@ from ._previous import PREVIOUS_ID_SPAN, PREVIOUS_ID_START, previous_chunk
 from ._writer import BackgroundWriter, CsvTableWriter, atomic_directory
 
 #: Bumped whenever the same config would produce different files.
-GENERATOR_VERSION = "twin-1.0.0"
+GENERATOR_VERSION = "twin-1.1.0"
 #: The true default probability of every client (never read by feature or model code).
 TRUTH_FILE = "twin_truth.parquet"
 #: What was generated, how, and how well an oracle does.

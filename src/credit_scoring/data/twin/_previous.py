@@ -668,7 +668,8 @@ def _card_history(
     k = len(row)
     decision = cards["decision"]
     hb = cards["behaviour"]
-    base_limit = np.maximum(cards["limit"], 22_500.0)
+    # Granted limits are less spread than the requested ones (real quartiles 45,000 / 180,000).
+    base_limit = np.maximum(112_500.0 * (cards["limit"] / 112_500.0) ** 0.75, 22_500.0)
 
     month_start = np.floor(decision / DAYS_PER_MONTH).astype(np.int64)
     months = -month_start  # rows from the decision month to month -1
@@ -676,8 +677,8 @@ def _card_history(
     close_after = np.where(closed, np.floor(rng.random(k) * months).astype(np.int64), months)
     # Many cards lie unused (zero balance); a few were never activated (zero limit).
     dormant = rng.random(k) < 0.06
-    user = ~dormant & (rng.random(k) < sigmoid(-0.2 + 0.6 * hb))
-    utilisation = sigmoid(-0.5 + 1.0 * hb + 0.6 * rng.standard_normal(k))
+    user = ~dormant & (rng.random(k) < sigmoid(0.8 + 0.6 * hb))
+    utilisation = sigmoid(0.4 + 1.0 * hb + 0.6 * rng.standard_normal(k))
     bad = user & (rng.random(k) < sigmoid(-5.2 + 1.3 * hb))
     bad_from = np.floor(rng.random(k) * np.maximum(close_after, 1)).astype(np.int64)
     detail_missing = rng.random(k) < 0.2
@@ -710,9 +711,12 @@ def _card_history(
     active = is_open & user[c] & (idx > 0)
     util = np.clip(utilisation[c] + 0.15 * rng.standard_normal(n), 0.0, 1.05)
     balance = np.where(active, np.round(limit * util, 3), 0.0)
-    cnt_atm = np.where(active, rng.poisson(0.4 + 1.2 * utilisation[c]), 0)
-    cnt_pos = np.where(active, rng.poisson(0.6 + 1.5 * (1 - utilisation[c])), 0)
-    cnt_other = np.where(active & (rng.random(n) < 0.005), 1, 0)
+    # Most months of a card in use carry a balance but no new drawing.
+    draws = active & (rng.random(n) < 0.35)
+    atm = draws & (rng.random(n) < 0.3 + 0.5 * utilisation[c])
+    cnt_atm = np.where(atm, 1 + rng.poisson(0.2 + 1.0 * utilisation[c]), 0)
+    cnt_pos = np.where(draws & ~atm, 1 + rng.poisson(0.5 + 1.5 * (1 - utilisation[c])), 0)
+    cnt_other = np.where(draws & (rng.random(n) < 0.01), 1, 0)
     amt_atm = cnt_atm * round_to(limit * rng.uniform(0.03, 0.15, n), 450.0)
     amt_pos = np.round(cnt_pos * rng.gamma(1.5, 2_500.0, n), 3)
     amt_other = cnt_other * round_to(limit * rng.uniform(0.05, 0.3, n), 4_500.0)
@@ -750,7 +754,7 @@ def _card_history(
         "AMT_DRAWINGS_OTHER_CURRENT": np.where(detail, amt_other, np.nan),
         "AMT_DRAWINGS_POS_CURRENT": np.where(detail, amt_pos, np.nan),
         "AMT_INST_MIN_REGULARITY": np.where(no_regularity, np.nan, min_payment),
-        "AMT_PAYMENT_CURRENT": np.where(~paid & (rng.random(n) < 0.35), np.nan, payment),
+        "AMT_PAYMENT_CURRENT": np.where(~paid & (rng.random(n) < 0.4), np.nan, payment),
         "AMT_PAYMENT_TOTAL_CURRENT": payment,
         "AMT_RECEIVABLE_PRINCIPAL": np.round(balance * 0.96, 3),
         "AMT_RECIVABLE": balance,
