@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typer.testing import CliRunner
 
 from credit_scoring.cli import app
@@ -9,11 +11,11 @@ from credit_scoring.cli import app
 runner = CliRunner()
 
 
-def test_help_lists_the_command_groups():
+def test_help_lists_the_commands_in_pipeline_order():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for group in ("data", "site"):
-        assert group in result.output
+    listed = re.findall(r"^[│|] (\w+) ", result.output, flags=re.MULTILINE)
+    assert listed == ["data", "features", "train", "explain", "site", "api"]
 
 
 def test_data_help_describes_each_command():

@@ -6,12 +6,27 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from credit_scoring import paths
 
+#: Sub-commands in the order of the pipeline (``dvc.yaml``), then the tools around it.
+COMMAND_ORDER = ("data", "features", "train", "explain", "site", "api")
+
+
+class _PipelineOrder(TyperGroup):
+    """Lists the sub-commands in pipeline order rather than registration order."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: (COMMAND_ORDER + (n,)).index(n))
+
+
 app = typer.Typer(
+    cls=_PipelineOrder,
     help="Credit scoring for Prêt à dépenser: data, features, models, explanations, drift, site.",
     no_args_is_help=True,
     rich_markup_mode="rich",

@@ -81,12 +81,13 @@ def gaps_table(twin: Path) -> pd.DataFrame:
     for name, spec in profile.items():
         frame = pd.read_csv(twin / TABLES[name].file_name, usecols=list(spec["columns"]))
         gaps = fidelity.column_gaps(frame, spec)
+        quantiles = gaps.loc[gaps["real_values"] >= fidelity.MIN_REAL_VALUES, "quantiles"]
         rows[name] = {
             "columns": len(gaps),
             "missing max": gaps["missing"].max(),
-            "quantiles median": gaps["quantiles"].median(),
-            "quantiles max": gaps["quantiles"].max(),
-            "worst column": gaps["quantiles"].idxmax(),
+            "quantiles median": quantiles.median(),
+            "quantiles max": quantiles.max(),
+            "worst column": quantiles.idxmax(),
             "shares max": gaps["shares"].max(),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -106,7 +107,10 @@ def evaluate(twin: Path, seed: int) -> None:
     float_format = "{:.6g}".format
     with pd.option_context("display.width", 140, "display.max_columns", 10):
         print(profile_table(app).to_string(float_format=float_format))
-        print("\nGaps to the real samples (shares of rows; quantiles: 5th to 95th centile)")
+        print(
+            "\nGaps to the real samples (shares of rows; quantiles: 5th to 95th centile, "
+            f"columns with at least {fidelity.MIN_REAL_VALUES} real values)"
+        )
         print(gaps_table(twin).to_string(float_format="{:.3f}".format))
     print(f"\nevaluation seconds     {time.perf_counter() - started:.1f}")
 
