@@ -62,8 +62,12 @@ site: install ## Render the site from the last pipeline outputs
 	$(BIN)/credit-scoring site build
 
 .PHONY: bench
-bench: install ## Print every speed and memory benchmark (full Kaggle scale: about 90 minutes)
-	$(BIN)/python tests/benchmarks/twin_scale.py --scales 0.1 0.3 1.0
+BENCH_TWIN := $(or $(TMPDIR),/tmp)/credit-scoring-bench-twin
+bench: install ## Print every speed and memory benchmark (full Kaggle scale: about 2 hours)
+	$(BIN)/python tests/benchmarks/twin_scale.py --scales 0.1 0.3 1.0 --out $(BENCH_TWIN) --keep
+	$(BIN)/python tests/benchmarks/twin_signal.py --twin-dir $(BENCH_TWIN)/twin_307511
+	$(BIN)/python tests/benchmarks/ingest_scale.py $(BENCH_TWIN)/twin_307511
+	rm -rf $(BENCH_TWIN)
 	$(BIN)/python tests/benchmarks/features_scale.py
 	$(BIN)/python tests/benchmarks/train_scale.py --clients 307511
 	$(BIN)/python tests/benchmarks/explain_latency.py
