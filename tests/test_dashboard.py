@@ -43,6 +43,7 @@ from credit_scoring.dashboard.app import (
     SHOWN_FIELDS,
     application_html,
     edited_application,
+    euros,
     origin_note,
     term_months,
     what_if_changes,
@@ -401,6 +402,20 @@ def test_what_if_and_counterfactual(dashboard: Dashboard, backend: Any, world: W
     assert f'data-score="{expected.risk_score:.4f}"' in dashboard.what_if_out.value
     dashboard.reset_button.click()
     assert f'data-score="{world.expected[client].risk_score:.4f}"' in dashboard.what_if_out.value
+
+
+def test_an_unchanged_what_if_is_the_dossier(dashboard: Dashboard, world: World) -> None:
+    client = world.client_with("review")
+    dashboard.select(client)
+    dashboard.tabs.selected_index = 3
+    dashboard.term_input.value += 6
+    dashboard.reset_button.click()
+    stored = dashboard.application
+    assert f"Échéance correspondante : {euros(float(stored['AMT_ANNUITY']))}" in (
+        dashboard.what_if_out.value
+    )
+    assert dashboard.what_if is not None
+    assert dashboard.what_if.risk_score == pytest.approx(world.expected[client].risk_score)
 
 
 def test_recording_from_the_dashboard(dashboard: Dashboard, world: World) -> None:

@@ -21,8 +21,8 @@ class _PipelineOrder(TyperGroup):
     """Lists the sub-commands in pipeline order rather than registration order."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = super().list_commands(ctx)
-        return sorted(names, key=lambda n: (COMMAND_ORDER + (n,)).index(n))
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(super().list_commands(ctx), key=lambda n: rank.get(n, len(rank)))
 
 
 app = typer.Typer(

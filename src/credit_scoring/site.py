@@ -590,18 +590,11 @@ def profile_markdown(comparison: Mapping[str, Any], origin: str) -> str:
             "tbl-profile-categories",
         )
     )
+    tables = comparison["tables"].copy()
+    tables["colonne la plus éloignée"] = "`" + tables["colonne la plus éloignée"] + "`"
     parts.append(
         markdown_table(
-            _formatted(
-                comparison["tables"].assign(
-                    **{
-                        "colonne la plus éloignée": lambda t: (
-                            "`" + t["colonne la plus éloignée"] + "`"
-                        )
-                    }
-                ),
-                {"écart": lambda v: number(100 * v, 1), "colonnes": number},
-            ),
+            _formatted(tables, {"écart": lambda v: number(100 * v, 1), "colonnes": number}),
             "Pour chaque table, en points de pourcentage : écart moyen entre les taux de "
             "valeurs manquantes des données du pipeline et ceux de l'échantillon réel ; écart "
             "des quantiles, c'est-à-dire la part de lignes qu'il faudrait déplacer pour que les "

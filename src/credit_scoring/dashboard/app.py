@@ -116,12 +116,34 @@ def term_months(application: dict[str, Any]) -> float | None:
     return credit / annuity
 
 
-def what_if_changes(credit: float, term: float, income: float) -> dict[str, float]:
+def what_if_changes(
+    credit: float, term: float, income: float, application: dict[str, Any] | None = None
+) -> dict[str, float]:
     """The amounts a what-if changes: credit, annuity (credit over the term) and income.
+
+    While the amount (to the euro) and the term (to the month) are those of ``application``,
+    its own annuity and amount are kept: a what-if that changes nothing is the dossier itself.
 
     >>> what_if_changes(240000, 48, 50000)
     {'AMT_CREDIT': 240000.0, 'AMT_ANNUITY': 5000.0, 'AMT_INCOME_TOTAL': 50000.0}
+    >>> dossier = {"AMT_CREDIT": 100000.4, "AMT_ANNUITY": 2564.0}
+    >>> what_if_changes(100000, 39, 50000, dossier)[ANNUITY]
+    2564.0
+    >>> what_if_changes(100000, 40, 50000, dossier)[ANNUITY]
+    2500.0
     """
+    stored_term = term_months(application) if application else None
+    if (
+        application
+        and stored_term is not None
+        and abs(float(credit) - float(application[CREDIT])) < 1.0
+        and round(float(term)) == round(stored_term)
+    ):
+        return {
+            CREDIT: float(application[CREDIT]),
+            ANNUITY: float(application[ANNUITY]),
+            INCOME: float(income),
+        }
     return {
         CREDIT: float(credit),
         ANNUITY: float(credit) / max(float(term), 1.0),
@@ -716,7 +738,7 @@ class Dashboard:
         app = self.application
         self._busy = True  # one re-score, not one per field
         try:
-            self.credit_input.value = float(app.get(CREDIT) or 1000.0)
+            self.credit_input.value = round(float(app.get(CREDIT) or 1000.0))
             self.term_input.value = round(term_months(app) or 12)
             income = app.get(INCOME)
             self.income_input.value = float(income) if present(income) else 1000.0
@@ -729,9 +751,7 @@ class Dashboard:
     def _on_what_if(self) -> None:
         if self._busy or self.client_id is None or self.backend is None:
             return
-        changes = what_if_changes(
-            self.credit_input.value, self.term_input.value, self.income_input.value
-        )
+        changes = self._what_if_changes()
         try:
             self.what_if = self.backend.score_what_if(self.client_id, changes)
         except DashboardError as error:
@@ -740,13 +760,21 @@ class Dashboard:
             return
         self._show_what_if()
 
+    def _what_if_changes(self) -> dict[str, float]:
+        return what_if_changes(
+            self.credit_input.value,
+            self.term_input.value,
+            self.income_input.value,
+            self.application,
+        )
+
     def _show_what_if(self) -> None:
         assert self.current is not None
         base = self.current.result
         result = self.what_if or base
         style = band_style(result.decision)
         delta = result.risk_score - base.risk_score
-        annuity = self.credit_input.value / max(self.term_input.value, 1)
+        annuity = self._what_if_changes()[ANNUITY]
         self.what_if_out.value = (
             '<div class="cs-card" role="status" aria-live="polite">'
             f"<p>Échéance correspondante : {euros(annuity)} par mois.</p>"
