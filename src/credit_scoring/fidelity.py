@@ -154,6 +154,15 @@ def categories_table(
 GAP_LEVELS: tuple[str, ...] = ("0.05", "0.25", "0.5", "0.75", "0.95")
 #: Fewest real non-missing values behind a quantile worth comparing.
 MIN_REAL_VALUES = 200
+#: Largest gaps the twin may show against the real samples (shares of rows): the twin's tests
+#: hold it to them and the site quotes them. The real side tables were sampled 1,000 rows at a
+#: time, so their quantiles are looser than the application's.
+TOLERANCES: dict[str, float] = {
+    "missing": 0.05,
+    "shares": 0.10,
+    "application_quantiles": 0.10,
+    "history_quantiles": 0.20,
+}
 
 
 def quantile_gap(values: np.ndarray, quantiles: dict[str, float]) -> float:

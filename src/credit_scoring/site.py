@@ -341,6 +341,7 @@ def site_variables(
     variables["profile"] = {
         "train_rows": number(profile["application_train"]["sample_rows"]),
         "side_rows": french_list([number(n) for n in sorted(side)]),
+        **{f"{gap}_tolerance": number(100 * limit) for gap, limit in fidelity.TOLERANCES.items()},
     }
     if Path(params_file).exists():
         params = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
