@@ -147,10 +147,8 @@ def _copy_repository(destination: Path) -> None:
             shutil.copy2(source, target)
 
 
-@pytest.fixture(scope="session")
-def pipeline_run(tmp_path_factory, full_scale) -> Path:
-    """A copy of the repo with a small twin, after ``dvc repro``."""
-    root = tmp_path_factory.mktemp("repo")
+def prepare_pipeline_copy(root: Path, full_scale: bool) -> None:
+    """Copy the repository into ``root`` with the test scale of ``params.yaml``."""
     _copy_repository(root)
     params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
     params["data"]["twin"]["clients"] = 30_000 if full_scale else 1_500
@@ -163,7 +161,6 @@ def pipeline_run(tmp_path_factory, full_scale) -> Path:
             tune_trials=3,
             tune_rows=1_000,
             tune_folds=2,
-            tune_timeout=60,
             calibration_folds=2,
             bootstrap=100,
         )
@@ -171,15 +168,31 @@ def pipeline_run(tmp_path_factory, full_scale) -> Path:
         params["explain"]["fairness"]["tradeoff_rows"] = 1_000
         params["drift"].update(sample_rows=1_000, timeline_rows=300, months=3)
     (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    env = os.environ | {
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+
+
+def pipeline_env(root: Path) -> dict[str, str]:
+    """The environment of a ``dvc repro`` in the copy ``root``."""
+    return os.environ | {
         "CREDIT_SCORING_ROOT": str(root),
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+
+
+def dvc_repro(root: Path) -> None:
+    """``dvc repro`` in the copy ``root``; fails the test with the end of its output."""
     result = subprocess.run(
-        [BIN / "dvc", "repro"], cwd=root, env=env, capture_output=True, text=True
+        [BIN / "dvc", "repro"], cwd=root, env=pipeline_env(root), capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory, full_scale) -> Path:
+    """A copy of the repo with a small twin, after ``dvc repro``."""
+    root = tmp_path_factory.mktemp("repo")
+    prepare_pipeline_copy(root, full_scale)
+    dvc_repro(root)
     return root

@@ -15,7 +15,7 @@ def test_help_lists_the_commands_in_pipeline_order():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     listed = re.findall(r"^[│|] (\w+) ", result.output, flags=re.MULTILINE)
-    assert listed == ["data", "features", "train", "explain", "site", "api"]
+    assert listed == ["data", "features", "train", "explain", "site", "api", "report"]
 
 
 def test_data_help_describes_each_command():
@@ -64,3 +64,36 @@ def test_validate_says_when_a_folder_has_no_kaggle_files(tmp_path):
     result = runner.invoke(app, ["data", "validate", str(tmp_path)])
     assert result.exit_code == 1
     assert "no Kaggle" in result.output
+
+
+def test_normalise_names_a_notebook_that_is_not_there(tmp_path):
+    missing = tmp_path / "eda.ipynb"
+    result = runner.invoke(app, ["report", "normalise", str(missing)])
+    assert result.exit_code == 1
+    assert "eda.ipynb" in result.output and "no executed notebook" in result.output
+
+
+def test_normalised_report_keeps_its_outputs_and_logs_stderr(tmp_path, monkeypatch):
+    import nbformat
+
+    from credit_scoring import paths
+
+    monkeypatch.setattr(paths, "LOGS_DIR", tmp_path / "logs")
+    cell = nbformat.v4.new_code_cell("print(1)", id="random-id")
+    cell.metadata["execution"] = {"iopub.execute_input": "2026-12-03T16:32:21.874170Z"}
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="ConstantInputWarning in /abs\n"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["papermill"] = {"start_time": "2026-12-03T16:32:21", "parameters": {"seed": 1}}
+    path = tmp_path / "eda.ipynb"
+    nbformat.write(nb, path)
+    result = runner.invoke(app, ["report", "normalise", str(path)])
+    assert result.exit_code == 0, result.output
+    text = path.read_text()
+    assert "2026-12-03" not in text and "random-id" not in text and "/abs" not in text
+    clean = nbformat.read(path, as_version=4)
+    assert clean.metadata["papermill"] == {"parameters": {"seed": 1}}
+    assert [o["text"] for o in clean.cells[0].outputs] == ["1\n"]
+    assert "ConstantInputWarning" in (tmp_path / "logs" / "eda.log").read_text()

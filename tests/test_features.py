@@ -478,6 +478,59 @@ def test_batch_build_is_atomic(twin, batch, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["features"]
 
 
+# --- an empty history table (a Kaggle export with the header alone) ----------------------------
+
+
+@pytest.fixture(scope="module")
+def without_cards(twin, tmp_path_factory) -> tuple[Path, Path, dict]:
+    """The twin with credit_card_balance emptied as ingestion writes a header-only file, built."""
+    root = tmp_path_factory.mktemp("empty")
+    interim = root / "interim"
+    shutil.copytree(twin, interim)
+    path = interim / "credit_card_balance.parquet"
+    pq.write_table(pq.read_table(path).slice(0, 0), path)
+    out = root / "features"
+    return interim, out, build_feature_tables(interim, out)
+
+
+def test_metrics_name_the_empty_history_table(batch, without_cards):
+    assert batch[1]["empty_tables"] == []
+    assert without_cards[2]["empty_tables"] == ["credit_card_balance"]
+
+
+def test_empty_table_gives_everyone_the_features_of_a_client_without_that_history(
+    batch, without_cards
+):
+    _, out, _ = without_cards
+    built = pd.concat(
+        [
+            read_feature_table(out / "train.parquet").drop(columns=TARGET),
+            read_feature_table(out / "production.parquet"),
+        ]
+    )
+    dictionary = feature_dictionary()
+    cards = dictionary.loc[dictionary["source"] == "credit_card_balance", "name"].tolist()
+    assert len(cards) > 40 and "CC_BALANCE_TO_INCOME" in cards
+    # A client with no history anywhere had no card rows before the table was emptied.
+    stranger = _batch_rows(batch[0], NO_HISTORY_IDS[:1]).iloc[0][cards]
+    expected = pd.DataFrame([stranger.to_numpy()] * len(built), built.index, cards)
+    pd.testing.assert_frame_equal(built[cards], expected.astype(built[cards].dtypes))
+    assert (built["CC_COUNT"] == 0).all() and built["CC_AMT_BALANCE_MEAN"].isna().all()
+    # Every other feature is untouched.
+    before = _batch_rows(batch[0], built.index.tolist())
+    others = [c for c in built.columns if c not in cards]
+    pd.testing.assert_frame_equal(built[others], before[others], check_exact=True)
+
+
+def test_serving_with_an_empty_table_equals_its_batch_rows(twin, without_cards):
+    interim, out, _ = without_cards
+    ids = pd.read_parquet(interim / "application_train.parquet", columns=[CLIENT_ID])
+    ids = ids[CLIENT_ID].sample(4, random_state=2).tolist() + NO_HISTORY_IDS[:1]
+    pd.testing.assert_frame_equal(
+        features_for_clients(ids, interim), _batch_rows(out, ids), check_exact=True
+    )
+
+
 def test_batch_build_fails_clearly_without_a_table(twin, tmp_path):
     partial = tmp_path / "interim"
     shutil.copytree(twin, partial)

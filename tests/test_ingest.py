@@ -12,17 +12,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from credit_scoring.data import ingest as ingest_module
 from credit_scoring.data.ingest import (
     INGEST_REPORT,
+    ROWS_REQUIRED,
     KaggleSource,
     find_kaggle_source,
     ingest,
     read_table,
     validate_source,
 )
+from credit_scoring.data.prepare import prepare
 from credit_scoring.data.schema import DAYS_SENTINEL, TABLES
 from credit_scoring.data.validation import DataValidationError, Rule, _check_rules, validate_frame
 
@@ -53,6 +56,10 @@ def drop_columns(*names: str) -> Callable[[Rows], Rows]:
         return [[r[i] for i in keep] for r in rows]
 
     return change
+
+
+def header_only(rows: Rows) -> Rows:
+    return rows[:1]
 
 
 def read_error(directory: Path, table: str) -> DataValidationError:
@@ -269,10 +276,15 @@ def test_empty_file_is_reported(tiny_kaggle_dir: Path) -> None:
     assert str(read_error(tiny_kaggle_dir, "bureau")) == "bureau.csv: the file is empty (0 bytes)"
 
 
-def test_header_only_file_is_reported(tiny_kaggle_dir: Path) -> None:
-    rewrite(tiny_kaggle_dir / "bureau.csv", lambda rows: rows[:1])
-    err = read_error(tiny_kaggle_dir, "bureau")
-    assert str(err) == "bureau.csv: the file has a header but no data rows"
+@pytest.mark.parametrize("table", ROWS_REQUIRED)
+def test_header_only_application_table_is_reported(tiny_kaggle_dir: Path, table: str) -> None:
+    rewrite(tiny_kaggle_dir / f"{table}.csv", header_only)
+    err = read_error(tiny_kaggle_dir, table)
+    assert err.file == f"{table}.csv"
+    assert str(err) == (
+        f"{table}.csv: the file has a header but no data rows: {table} needs at least one "
+        "applicant (one row per application)"
+    )
 
 
 def test_truncated_file_gives_the_line(tiny_kaggle_dir: Path) -> None:
@@ -450,6 +462,109 @@ def test_ingest_of_invalid_data_writes_nothing(tiny_kaggle_dir: Path, tmp_path: 
     with pytest.raises(DataValidationError, match=r"credit_card_balance\.csv, column SK_DPD"):
         ingest(found, tmp_path / "interim")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+# --------------------------------------------------------------------------- empty side tables
+
+
+def test_header_only_side_table_is_an_empty_table_of_the_declared_schema(
+    tiny_kaggle_dir: Path, source: KaggleSource, tmp_path: Path
+) -> None:
+    full = tmp_path / "full"
+    ingest(source, full)
+    rewrite(tiny_kaggle_dir / "credit_card_balance.csv", header_only)
+    out = tmp_path / "interim"
+    ingest(source, out)
+    empty = pq.read_table(out / "credit_card_balance.parquet")
+    assert empty.num_rows == 0
+    assert empty.schema.equals(pq.read_schema(full / "credit_card_balance.parquet"))
+    back = pd.read_parquet(out / "credit_card_balance.parquet")
+    assert back.dtypes.astype(str).to_dict() == TABLES["credit_card_balance"].dtypes
+
+
+def test_report_says_which_side_table_is_empty(
+    tiny_kaggle_dir: Path, source: KaggleSource, tmp_path: Path
+) -> None:
+    rewrite(tiny_kaggle_dir / "credit_card_balance.csv", header_only)
+    ingest(source, tmp_path / "interim")
+    written = json.loads((tmp_path / "interim" / INGEST_REPORT).read_text(encoding="utf-8"))
+    card = written["tables"]["credit_card_balance"]
+    assert (card["rows"], card["empty"], card["missing_by_column"]) == (0, True, {})
+    assert [name for name, t in written["tables"].items() if t["empty"]] == ["credit_card_balance"]
+    assert written["empty_tables"] == ["credit_card_balance"]
+    assert written["warnings"] == [
+        "credit_card_balance.csv: header but no data rows: read as an empty credit_card_balance "
+        "table (no client has this history)"
+    ]
+
+
+def test_validation_text_warns_about_an_empty_side_table(
+    tiny_kaggle_dir: Path, source: KaggleSource, caplog: pytest.LogCaptureFixture
+) -> None:
+    rewrite(tiny_kaggle_dir / "bureau_balance.csv", header_only)
+    with caplog.at_level("WARNING", logger=ingest_module.__name__):
+        text = validate_source(source).to_text()
+    assert "Warnings:\n  bureau_balance.csv: header but no data rows" in text
+    assert "bureau_balance.csv" in caplog.text
+
+
+def test_data_stage_metrics_flag_the_empty_table(tiny_kaggle_dir: Path, tmp_path: Path) -> None:
+    rewrite(tiny_kaggle_dir / "previous_application.csv", header_only)
+    params = {"source": "real", "twin": {"clients": 300, "seed": 3, "drift": 1.0}}
+    metrics_file = tmp_path / "metrics" / "data.json"
+    prepare(params, tiny_kaggle_dir, tmp_path / "interim", metrics_file, progress=False)
+    tables = json.loads(metrics_file.read_text(encoding="utf-8"))["tables"]
+    assert tables["previous_application"]["rows"] == 0
+    assert {name for name, t in tables.items() if t["empty"]} == {"previous_application"}
+
+
+def test_header_without_a_final_line_break_is_an_empty_table(tiny_kaggle_dir: Path) -> None:
+    path = tiny_kaggle_dir / "bureau.csv"
+    path.write_text(",".join(TABLES["bureau"].column_names), encoding="utf-8")
+    found = find_kaggle_source(tiny_kaggle_dir)
+    assert found is not None
+    frame = read_table(found, "bureau")
+    assert len(frame) == 0
+    assert frame.dtypes.astype(str).to_dict() == TABLES["bureau"].dtypes
+
+
+def test_header_only_zip_member_is_an_empty_table(tiny_kaggle_dir: Path, tmp_path: Path) -> None:
+    rewrite(tiny_kaggle_dir / "installments_payments.csv", header_only)
+    raw = tmp_path / "zipped"
+    raw.mkdir()
+    zip_of(tiny_kaggle_dir, raw / "home-credit-default-risk.zip")
+    found = find_kaggle_source(raw)
+    assert found is not None
+    report = validate_source(found)
+    assert report.empty_tables == ["installments_payments"]
+    assert report.warnings[0].startswith("home-credit-default-risk.zip:installments_payments.csv:")
+
+
+@pytest.mark.parametrize(
+    ("transform", "column", "expected"),
+    [
+        (drop_columns("AMT_BALANCE"), "AMT_BALANCE", "missing column: AMT_BALANCE"),
+        (lambda rows: [[*rows[0], "x"]], "x", "unexpected column: x"),
+        (
+            lambda rows: [[rows[0][1], rows[0][0], *rows[0][2:]]],
+            None,
+            "wrong order: expected SK_ID_PREV at position 1, found SK_ID_CURR",
+        ),
+    ],
+    ids=["missing", "extra", "misordered"],
+)
+def test_header_only_side_table_with_a_wrong_header_is_reported(
+    tiny_kaggle_dir: Path,
+    transform: Callable[[Rows], Rows],
+    column: str | None,
+    expected: str,
+) -> None:
+    path = tiny_kaggle_dir / "credit_card_balance.csv"
+    rewrite(path, header_only)
+    rewrite(path, transform)
+    err = read_error(tiny_kaggle_dir, "credit_card_balance")
+    assert (err.file, err.column) == ("credit_card_balance.csv", column)
+    assert expected in str(err)
 
 
 def test_twin_directory_extras_are_ignored(tiny_kaggle_dir: Path, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from imblearn import FunctionSampler
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 
+from credit_scoring import paths
 from credit_scoring.modelling import train_pipeline
 from credit_scoring.modelling.calibration import fit_calibrated
 from credit_scoring.modelling.cost import (
@@ -22,8 +23,11 @@ from credit_scoring.modelling.cost import (
     theoretical_threshold,
 )
 from credit_scoring.modelling.evaluate import (
+    TIMING_COLUMNS,
+    CVResult,
     compare_candidates,
     cross_validate_model,
+    selection_table,
     stratified_folds,
     stratified_subsample,
 )
@@ -173,6 +177,61 @@ def test_comparison_table_has_every_metric_with_mean_and_std() -> None:
     assert results.set_index("model").loc["dummy", "roc_auc_mean"] == pytest.approx(0.5)
 
 
+def test_the_comparison_gives_the_same_figures_at_every_run() -> None:
+    X, y, _ = synthetic_features(800, seed=5)
+    pairs = candidates(["random_forest", "xgboost", "lightgbm"], ["class_weight", "smote"])
+
+    def run() -> pd.DataFrame:
+        results, _ = compare_candidates(
+            X, y, pairs, folds=2, seed=0, cost_fn=10, cost_fp=1, n_jobs=2
+        )
+        return results.drop(columns=list(TIMING_COLUMNS))
+
+    pd.testing.assert_frame_equal(run(), run(), check_exact=True)
+
+
+def _fold_results(costs: dict[str, list[float]], aucs: dict[str, list[float]]):
+    details = {
+        (name, "none"): CVResult(
+            np.zeros(1),
+            np.zeros(1, dtype=np.int64),
+            pd.DataFrame({"fold": range(len(c)), "cost_per_client": c, "roc_auc": aucs[name]}),
+        )
+        for name, c in costs.items()
+    }
+    results = pd.DataFrame({"model": list(costs), "strategy": "none"})
+    return results, details
+
+
+def test_a_near_tie_on_cost_goes_to_the_better_auc() -> None:
+    results, details = _fold_results(
+        {"random_forest": [0.480, 0.500, 0.490], "lightgbm": [0.485, 0.498, 0.494]},
+        {"random_forest": [0.760, 0.770, 0.765], "lightgbm": [0.790, 0.795, 0.792]},
+    )
+    table = selection_table(results, details, "cost")
+    assert table.loc[0, "model"] == "lightgbm"
+    assert table["tied"].all()
+
+
+def test_a_clear_cost_winner_is_chosen_whatever_its_auc() -> None:
+    results, details = _fold_results(
+        {"random_forest": [0.450, 0.460, 0.455], "lightgbm": [0.485, 0.498, 0.494]},
+        {"random_forest": [0.760, 0.770, 0.765], "lightgbm": [0.790, 0.795, 0.792]},
+    )
+    table = selection_table(results, details, "cost")
+    assert table.loc[0, "model"] == "random_forest"
+    assert table.loc[1, "gap_in_se"] > 1.0
+    assert table["fold_wins"].tolist() == [3, 0]
+
+
+def test_an_exact_tie_goes_to_the_first_pair_of_params_order() -> None:
+    same = [0.5, 0.5, 0.5]
+    results, details = _fold_results(
+        {"xgboost": same, "lightgbm": same}, {"xgboost": same, "lightgbm": same}
+    )
+    assert selection_table(results, details, "cost").loc[0, "model"] == "xgboost"
+
+
 def test_stratified_subsample_keeps_the_default_rate() -> None:
     X, y, _ = synthetic_features(2000, seed=4)
     _, ys = stratified_subsample(X, y, 500, seed=0)
@@ -226,6 +285,17 @@ def test_tuning_reports_every_trial_and_returns_complete_params() -> None:
     assert {"n_estimators", "learning_rate", "num_leaves"} <= set(result.params)
 
 
+def test_tuning_twice_gives_the_same_trials() -> None:
+    X, y, _ = synthetic_features(500, seed=8)
+
+    def run() -> pd.DataFrame:
+        return tune("xgboost", "none", X, y, n_trials=4, folds=2, seed=0, n_jobs=2).trials
+
+    first = run()
+    assert len(first) == 4  # a number of trials, never a duration
+    pd.testing.assert_frame_equal(first, run(), check_exact=True)
+
+
 def test_train_params_reject_unknown_keys() -> None:
     with pytest.raises(ValueError, match="tune_trails"):
         TrainParams.from_dict({"tune_trails": 3})
@@ -257,38 +327,97 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "bootstrap": 50,
         "n_jobs": 1,
     }
-    metrics = train_pipeline(
-        params,
-        root / "features",
-        root / "models",
-        root / "metrics",
-        root / "mlflow",
-        truth_file=truth,
-    )
-    return {"root": root, "metrics": metrics}
+    logs = root / "logs"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paths, "LOGS_DIR", logs)
+        metrics = train_pipeline(
+            params,
+            root / "features",
+            root / "models",
+            root / "metrics",
+            root / "mlflow",
+            truth_file=truth,
+        )
+    return {"root": root, "metrics": metrics, "logs": logs}
 
 
-def test_train_pipeline_writes_train_json_with_the_expected_keys(trained: dict[str, Any]) -> None:
+def test_train_json_holds_only_the_headline_figures(trained: dict[str, Any]) -> None:
     written = json.loads((trained["root"] / "metrics" / "train.json").read_text())
-    expected = {
-        "champion",
-        "cv_auc",
+    assert {
         "test_auc",
-        "test_auc_ci",
+        "test_auc_low",
+        "test_auc_high",
         "test_cost_per_client",
-        "test_cost_ci",
         "threshold",
-        "test_cost_accept_all",
-        "test_cost_at_half",
-        "oracle",
-        "seconds",
-        "model_version",
-    }
-    assert expected <= set(written)
-    assert {"auc", "cost_per_client"} <= set(written["oracle"])
-    low, high = written["test_auc_ci"]
-    assert low <= written["test_auc"] <= high
+    } <= set(written)
+    assert all(isinstance(v, float) for v in written.values())  # flat numbers only
+    assert len(written) <= 16
+    assert written["test_auc_low"] <= written["test_auc"] <= written["test_auc_high"]
     assert 0.0 < written["threshold"] < 1.0
+
+
+def test_train_summary_has_the_report_figures(trained: dict[str, Any]) -> None:
+    summary = json.loads((trained["root"] / "models" / "summary.json").read_text())
+    expected = {"champion", "cv_auc", "test_cost_accept_all", "test_cost_at_half", "selection"}
+    assert expected <= set(summary)
+    assert {"auc", "cost_per_client"} <= set(summary["oracle"])
+
+
+def test_no_train_output_holds_a_timing_a_run_id_or_a_version(trained: dict[str, Any]) -> None:
+    root = trained["root"]
+    texts = [
+        (root / "metrics" / "train.json").read_text(),
+        *(path.read_text() for path in (root / "models").glob("*.json")),
+        *(path.read_text() for path in (root / "models").glob("*.csv")),
+    ]
+    for forbidden in ("seconds", "fit_time", "predict_time", "run_id", "model_version"):
+        assert not any(forbidden in text for text in texts), forbidden
+
+
+def test_the_stage_log_has_the_timings_and_the_registry_version(trained: dict[str, Any]) -> None:
+    from credit_scoring import runlog
+
+    logged = runlog.read("train", trained["logs"])
+    assert logged["seconds"]["total"] > 0
+    assert logged["model_version"] == "1"
+    assert len(logged["run_id"]) == 32
+
+
+def test_every_run_of_the_stage_is_in_the_project_experiment(trained: dict[str, Any]) -> None:
+    import mlflow
+
+    from credit_scoring.modelling import registry
+
+    uri = registry.configure(trained["root"] / "mlflow")
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    project = client.get_experiment_by_name("credit-scoring")
+    runs = client.search_runs([project.experiment_id], max_results=1000)
+    default = client.get_experiment_by_name("Default")
+    assert default is None or not client.search_runs([default.experiment_id])
+    parent = next(r for r in runs if r.info.run_name == "train")
+    kinds = [r.info.run_name.split(" ")[0] for r in runs]
+    # 5 comparison runs, the tuning run and its 2 trials, all in the stage's experiment
+    assert sorted(kinds) == sorted(["train"] + ["compare"] * 5 + ["tuning"] + ["trial"] * 2)
+    tuning = next(r for r in runs if r.info.run_name.startswith("tuning"))
+    for run in runs:
+        if run.info.run_name.startswith(("compare", "tuning")):
+            assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        if run.info.run_name.startswith("trial"):
+            assert run.data.tags["mlflow.parentRunId"] == tuning.info.run_id
+
+
+def test_the_selection_table_explains_the_choice(trained: dict[str, Any]) -> None:
+    selection = pd.read_csv(trained["root"] / "models" / "selection.csv")
+    summary = trained["metrics"]
+    assert len(selection) == 2 * 2  # every pair but the constant baseline
+    assert selection["chosen"].tolist() == [True, False, False, False]
+    chosen = selection.iloc[0]
+    assert (chosen["model"], chosen["strategy"]) == (
+        summary["champion"]["model"],
+        summary["champion"]["strategy"],
+    )
+    assert bool(chosen["tied"])  # the chosen pair is always within noise of the best
+    assert 0 <= chosen["fold_wins"] <= 2
 
 
 def test_train_pipeline_writes_the_results_table_for_every_pair(trained: dict[str, Any]) -> None:
@@ -307,7 +436,7 @@ def test_registered_champion_returns_probabilities_and_alias_resolves(
     uri = registry.configure(trained["root"] / "mlflow")
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     version = client.get_model_version_by_alias("credit-scoring", "champion")
-    assert str(version.version) == trained["metrics"]["model_version"]
+    assert str(version.version) == "1"
     X, _, _ = synthetic_features(5, seed=10)
     served = FrameSchema().fit(X).serving_frame(X)  # strings, as a JSON client sends them
     out = np.asarray(mlflow.pyfunc.load_model("models:/credit-scoring@champion").predict(served))

@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from credit_scoring import paths
+from credit_scoring import paths, runlog
 
 #: Sub-commands in the order of the pipeline (``dvc.yaml``), then the tools around it.
-COMMAND_ORDER = ("data", "features", "train", "explain", "site", "api")
+COMMAND_ORDER = ("data", "features", "train", "explain", "site", "api", "report")
 
 
 class _PipelineOrder(TyperGroup):
@@ -35,9 +35,11 @@ app = typer.Typer(
 data_app = typer.Typer(help="Kaggle tables: generate the data twin, validate, ingest.")
 features_app = typer.Typer(help="Per-client features from the seven tables.")
 site_app = typer.Typer(help="The methodology website.")
+report_app = typer.Typer(help="The executed notebooks that the stages publish.")
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.add_typer(site_app, name="site")
+app.add_typer(report_app, name="report")
 
 console = Console(stderr=True)
 
@@ -124,10 +126,15 @@ def features_build() -> None:
     params = load_params("features")
     settings = EngineSettings(threads=params["threads"], memory_limit_mb=params["memory_limit_mb"])
     metrics = build_feature_tables(settings=settings)
+    seconds = metrics.pop("seconds")
+    runlog.record("features", {"seconds": seconds})
+    per_source = metrics.pop("features_per_source")
+    metrics["history_features"] = sum(n for s, n in per_source.items() if s != "application")
     _write_metrics("features", metrics)
     console.print(
         f"{metrics['features']} features for {metrics['rows']['train']:,} training and "
-        f"{metrics['rows']['production']:,} production clients in {paths.FEATURES_DIR}"
+        f"{metrics['rows']['production']:,} production clients in {paths.FEATURES_DIR} "
+        f"({seconds['total']:.0f} s)"
     )
 
 
@@ -141,12 +148,12 @@ def train() -> None:
         metrics = train_pipeline(load_params("train"))
     except (FileNotFoundError, KeyError, ValueError) as error:
         raise _fail(error) from None
-    champion = metrics["champion"]
+    champion, run = metrics["champion"], runlog.read("train")
     console.print(
         f"champion {champion['model']} + {champion['strategy']} registered as "
-        f"{metrics['model_name']} v{metrics['model_version']}: test AUC "
+        f"{metrics['model_name']} v{run['model_version']}: test AUC "
         f"{metrics['test_auc']:.3f}, threshold {metrics['threshold']:.3f}, "
-        f"{metrics['seconds']['total']:.0f} s"
+        f"{run['seconds']['total']:.0f} s"
     )
 
 
@@ -182,6 +189,21 @@ def api(
     from credit_scoring.api import serve
 
     serve(host, port, workers=workers)
+
+
+@report_app.command("normalise")
+def report_normalise(
+    notebooks: Annotated[list[Path], typer.Argument(help="Executed notebooks, rewritten.")],
+) -> None:
+    """Strip clock times, random ids and stderr from executed notebooks (stderr to data/logs/)."""
+    from credit_scoring.notebook import normalise
+
+    for path in notebooks:
+        if not path.is_file():
+            raise _fail(FileNotFoundError(f"{path}: no executed notebook here"))
+        moved = normalise(path)
+        if moved:
+            console.print(f"{path}: {moved} stderr output(s) moved to {paths.LOGS_DIR}")
 
 
 @site_app.command("build")

@@ -10,8 +10,13 @@ One module for the ``drift`` stage and its report ``notebooks/05_drift.ipynb``:
 - :func:`prediction_drift`: the drift of the model's output (risk scores in, no model here);
 - :func:`monitoring_timeline`: the production batch cut into pseudo-months by ``SK_ID_CURR``
   order, one Evidently run per month, and the first month the alert would fire;
-- :func:`run_drift`: all of it, writing ``data/reports/drift.html`` and
-  ``data/metrics/drift.json``.
+- :func:`run_drift`: all of it, writing ``data/reports/drift.html``, the full summary
+  ``data/reports/drift.json`` and the headline figures ``data/metrics/drift.json``
+  (:func:`headline_metrics`).
+
+Every file written is the same, byte for byte, at every run on the same inputs: the durations,
+the model's registry version and Evidently's random widget ids stay out of them
+(:func:`deterministic_ids`; the durations go to the stage log, :mod:`credit_scoring.runlog`).
 
 Evidently is imported inside the functions that run it: importing it takes seconds, and
 ``import credit_scoring.drift`` should not.
@@ -29,6 +34,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +116,13 @@ _EXTERNAL = re.compile(
     r"""|@import\s+(?:url\()?\s*["']?(?:https?:)?//[^"')\s;]+""",
     re.IGNORECASE,
 )
+# Evidently 0.7 stamps every widget with a fresh uuid7 and the page with a random
+# ``metric_<uuid4>`` variable: the same report would differ at each run.
+_UUID7 = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
+_DASHBOARD_ID = re.compile(r"\bmetric_[0-9a-f]{32}\b")
+#: The snapshot's timestamp: a fixed one, or Evidently takes the clock's (the HTML does not
+#: show it, but the snapshot's results would differ from run to run).
+REPORT_TIMESTAMP = datetime(2000, 1, 1)
 
 
 # --------------------------------------------------------------------------- settings
@@ -471,7 +484,7 @@ class DriftResult:
     sampled
         Rows used and available per side, and the seed.
     seconds
-        Wall time of the Evidently run.
+        Wall time of the Evidently run (for the stage log: no written summary holds it).
     """
 
     snapshot: Any
@@ -495,10 +508,11 @@ class DriftResult:
         """Write the self-contained HTML report; refuse one that would fetch anything."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.snapshot.save_html(str(path))
-        found = external_resources(path.read_text(encoding="utf-8"))
+        page = deterministic_ids(self.snapshot.get_html_str(as_iframe=False))
+        found = external_resources(page)
         if found:
-            raise RuntimeError(f"{path} loads external resources: {found[:3]}")
+            raise RuntimeError(f"{path} would load external resources: {found[:3]}")
+        path.write_text(page, encoding="utf-8")
         return path
 
     def summary(self) -> dict[str, Any]:
@@ -589,7 +603,7 @@ def drift_report(
         cat_method=settings.cat_method,
     )
     snapshot = Report([preset], include_tests=True).run(
-        current_data=cur_data, reference_data=ref_data
+        current_data=cur_data, reference_data=ref_data, timestamp=REPORT_TIMESTAMP
     )
     table, share = _parse_snapshot(snapshot.dict(), tested)
     if empty:
@@ -701,9 +715,42 @@ def _drifted_share(
         num_method=settings.num_method,
         cat_method=settings.cat_method,
     )
-    snapshot = Report([metric]).run(current_data=current, reference_data=reference)
+    snapshot = Report([metric]).run(
+        current_data=current, reference_data=reference, timestamp=REPORT_TIMESTAMP
+    )
     value = snapshot.dict()["metrics"][0]["value"]
     return float(value["share"]), int(value["count"])
+
+
+def deterministic_ids(html: str) -> str:
+    """The page with Evidently's random ids replaced by ids numbered in order of appearance.
+
+    Every occurrence of one id gets the same replacement, so the page's references between
+    widgets still hold; the fixed uuids of the page's JavaScript (nil, namespaces: not version
+    7) are left alone. Two runs on the same inputs then give the same bytes.
+
+    Examples
+    --------
+    >>> page = ('var metric_0123456789abcdef0123456789abcdef = {"id": '
+    ...         '"01a23cc8-0088-7d02-a293-408282fa76cc", "link": '
+    ...         '"01a23cc8-0088-7d02-a293-408282fa76cc", "nil": '
+    ...         '"00000000-0000-0000-0000-000000000000"}')
+    >>> print(deterministic_ids(page))  # doctest: +NORMALIZE_WHITESPACE
+    var metric_00000000000000000000000000000000 = {"id": "00000000-0000-7000-8000-000000000001",
+    "link": "00000000-0000-7000-8000-000000000001", "nil": "00000000-0000-0000-0000-000000000000"}
+    """
+    numbered: dict[str, str] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        return numbered.setdefault(
+            match.group(0), f"00000000-0000-7000-8000-{len(numbered) + 1:012x}"
+        )
+
+    page = _UUID7.sub(renumber, html)
+    dashboards: dict[str, str] = {}
+    return _DASHBOARD_ID.sub(
+        lambda m: dashboards.setdefault(m.group(0), f"metric_{len(dashboards):032x}"), page
+    )
 
 
 def external_resources(html: str) -> list[str]:

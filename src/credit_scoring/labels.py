@@ -11,7 +11,7 @@ engineered features.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 COLUMN_LABELS_FR: dict[str, str] = {
     "TARGET": "Défaut de paiement (1 = oui)",
@@ -90,3 +90,17 @@ def interval(values: Sequence[float], digits: int = 3) -> str:
     '[0,712 ; 0,750]'
     """
     return f"[{number(values[0], digits)} ; {number(values[1], digits)}]"
+
+
+def french_list(items: Iterable[str]) -> str:
+    """Items joined the French way.
+
+    Examples
+    --------
+    >>> french_list(["a", "b", "c"])
+    'a, b et c'
+    >>> french_list(["a"])
+    'a'
+    """
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1]

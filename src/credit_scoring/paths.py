@@ -37,5 +37,26 @@ MODELS_DIR = DATA_DIR / "models"
 REPORTS_DIR = DATA_DIR / "reports"
 METRICS_DIR = DATA_DIR / "metrics"
 MLFLOW_DIR = DATA_DIR / "mlflow"
+# Timings, run ids and warnings of each stage: not a DVC output, so never hashed.
+LOGS_DIR = DATA_DIR / "logs"
 NOTEBOOKS_DIR = ROOT / "notebooks"
 SITE_DIR = ROOT / "site"
+
+
+def relative(path: Path | str) -> str:
+    """``path`` as written into an output: relative to the repository root when inside it.
+
+    Outputs that DVC hashes must not depend on where the repository was cloned.
+
+    Examples
+    --------
+    >>> relative(RAW_DIR / "twin")
+    'data/raw/twin'
+    >>> relative("/elsewhere/raw")
+    '/elsewhere/raw'
+    """
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(ROOT).as_posix()
+    except ValueError:
+        return Path(path).as_posix()

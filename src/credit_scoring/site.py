@@ -34,7 +34,7 @@ import pandas as pd
 import yaml
 
 from credit_scoring import paths
-from credit_scoring.labels import interval, number, percent
+from credit_scoring.labels import french_list, interval, number, percent
 
 #: Where the site stage writes the reader versions of the executed notebooks (git-ignored).
 READER_DIR = paths.ROOT / "rapports"
@@ -87,23 +87,15 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def french_list(items: Iterable[str]) -> str:
-    """Items joined the French way.
-
-    Examples
-    --------
-    >>> french_list(["a", "b", "c"])
-    'a, b et c'
-    >>> french_list(["a"])
-    'a'
-    """
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1]
-
-
-def data_variables(data: Mapping[str, Any], train: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The ``data`` variables: origin, row counts, default rate, twin settings."""
+def data_variables(
+    data: Mapping[str, Any],
+    train: Mapping[str, Any] | None,
+    ingest: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``data`` variables: origin, row counts, default rate, twin settings (``ingest``:
+    the validation report ``ingest.json``, for the columns and missing shares)."""
     tables = data["tables"]
+    application = (ingest or {}).get("tables", {}).get("application_train", {})
     twin = data["origin"] == "twin"
     out: dict[str, Any] = {
         "origin": "jumeau de données (synthétique)" if twin else "fichiers Kaggle réels",
@@ -119,8 +111,10 @@ def data_variables(data: Mapping[str, Any], train: Mapping[str, Any] | None) -> 
         "test_rows": number(tables["application_test"]["rows"]),
         "total_rows": number(sum(t["rows"] for t in tables.values())),
         "tables": len(tables),
-        "train_columns": tables["application_train"]["columns"],
-        "train_missing": percent(tables["application_train"]["missing_share"]),
+        "train_columns": application.get("columns", "—"),
+        "train_missing": percent(application["missing_share"])
+        if "missing_share" in application
+        else "—",
     }
     if twin:
         t = data["twin"]
@@ -158,7 +152,6 @@ def params_variables(params: Mapping[str, Any]) -> dict[str, Any]:
             "strategies_count": len(t["strategies"]),
             "compare_folds": t["compare_folds"],
             "tune_trials": t["tune_trials"],
-            "tune_timeout": number(t["tune_timeout"]),
             "tune_folds": t["tune_folds"],
             "tune_objective": OBJECTIVE_FR.get(t["tune_objective"], t["tune_objective"]),
             "select_by": OBJECTIVE_FR.get(t["select_by"], t["select_by"]),
@@ -184,7 +177,7 @@ def params_variables(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def train_variables(m: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``train`` variables, from ``train.json``."""
+    """The ``train`` variables, from the stage's ``summary.json``."""
     ch, rows = m["champion"], m["rows"]
     out: dict[str, Any] = {
         "model": MODEL_FR.get(ch["model"], ch["model"]),
@@ -218,11 +211,16 @@ def train_variables(m: Mapping[str, Any]) -> dict[str, Any]:
         "threshold_percent": percent(m["threshold"], 1),
         "theoretical_threshold": number(m["theoretical_threshold"], 3),
         "model_name": m.get("model_name", ""),
-        "model_version": m.get("model_version", ""),
     }
-    seconds = m.get("seconds", {})
-    if "predict_per_1000_clients" in seconds:
-        out["predict_ms_per_client"] = number(seconds["predict_per_1000_clients"], 2)
+    selection = m.get("selection", {})
+    if selection:
+        out |= {
+            "others_tied": selection["others_tied"],
+            "chosen_fold_wins": selection["chosen_fold_wins"],
+            "runner_up_gap_in_se": "—"
+            if selection["runner_up_gap_in_se"] is None
+            else number(selection["runner_up_gap_in_se"], 1),
+        }
     if "oracle" in m:
         o = m["oracle"]
         out |= {
@@ -313,26 +311,28 @@ def drift_variables(m: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def site_variables(
-    metrics_dir: Path = paths.METRICS_DIR, params_file: Path = paths.PARAMS_FILE
+    metrics_dir: Path = paths.METRICS_DIR,
+    params_file: Path = paths.PARAMS_FILE,
+    models_dir: Path = paths.MODELS_DIR,
+    interim_dir: Path = paths.INTERIM_DIR,
 ) -> dict[str, Any]:
-    """The display strings the pages quote, from ``data/metrics/*.json`` and ``params.yaml``.
+    """The display strings the pages quote, from the stages' outputs and ``params.yaml``.
 
-    Each metrics file gives one section (``data``, ``train``, ``explain``, ``drift``); a
-    missing file leaves its section out. ``params`` holds the tunables.
+    Each stage gives one section (``data``, ``train``, ``explain``, ``drift``); a missing
+    output leaves its section out. ``params`` holds the tunables.
     """
     metrics_dir = Path(metrics_dir)
-    train = _read_json(metrics_dir / "train.json")
+    train = _read_json(Path(models_dir) / "summary.json")
     variables: dict[str, Any] = {}
     data = _read_json(metrics_dir / "data.json")
     if data is not None:
-        variables["data"] = data_variables(data, train)
+        ingest = _read_json(Path(interim_dir) / "ingest.json")
+        variables["data"] = data_variables(data, train, ingest)
     features = _read_json(metrics_dir / "features.json")
     if features is not None:
         variables["features"] = {
             "count": number(features["features"]),
-            "from_history": number(
-                sum(v for k, v in features["features_per_source"].items() if k != "application")
-            ),
+            "from_history": number(features["history_features"]),
         }
     from credit_scoring import fidelity
 
@@ -608,7 +608,7 @@ def profile_markdown(comparison: Mapping[str, Any], origin: str) -> str:
 
 
 def results_markdown(m: Mapping[str, Any]) -> str:
-    """The summary table of the results page, from ``train.json``."""
+    """The summary table of the results page, from the ``train`` stage's summary."""
     rows = [
         (
             "AUC ROC, validation croisée (entraînement)",
@@ -670,15 +670,14 @@ def results_markdown(m: Mapping[str, Any]) -> str:
 
 
 def comparison_markdown(results: pd.DataFrame, champion: Mapping[str, Any] | None) -> str:
-    """The comparison of every model x strategy, narrow enough to read: cost, AUC, recall
-    and fitting time (mean ± standard deviation over the folds), cheapest first.
+    """The comparison of every model x strategy, narrow enough to read: cost, AUC and recall
+    (mean ± standard deviation over the folds), cheapest first.
 
     Examples
     --------
     >>> r = pd.DataFrame({"model": ["logreg"], "strategy": ["none"], "cost_per_client_mean": [0.5],
     ...     "cost_per_client_std": [0.01], "roc_auc_mean": [0.75], "roc_auc_std": [0.02],
-    ...     "recall_mean": [0.6], "recall_std": [0.05], "fit_time_mean": [1.0],
-    ...     "fit_time_std": [0.1]})
+    ...     "recall_mean": [0.6], "recall_std": [0.05]})
     >>> row = comparison_markdown(r, {"model": "logreg", "strategy": "none"}).splitlines()[2]
     >>> row.startswith("| **Régression logistique** | **aucun** | 0,500 ± 0,010")
     True
@@ -699,7 +698,6 @@ def comparison_markdown(results: pd.DataFrame, champion: Mapping[str, Any] | Non
                 "Coût par client": pm(row, "cost_per_client", 3),
                 "AUC ROC": pm(row, "roc_auc", 3),
                 "Rappel": f"{percent(row['recall_mean'], 0)} ± {percent(row['recall_std'], 0)}",
-                "Entraînement (s)": number(row["fit_time_mean"], 1),
             }
         )
     return markdown_table(
@@ -708,6 +706,31 @@ def comparison_markdown(results: pd.DataFrame, champion: Mapping[str, Any] | Non
         "écart-type sur les plis), du moins coûteux au plus coûteux ; en gras, la combinaison "
         "retenue.",
         "tbl-comparaison",
+    )
+
+
+def selection_markdown(selection: pd.DataFrame) -> str:
+    """How sure the choice of the pair to tune is: each pair's paired gap to the best.
+
+    Examples
+    --------
+    >>> sel = pd.DataFrame({"model": ["lightgbm", "xgboost"], "strategy": ["none", "none"],
+    ...     "cost_per_client_mean": [0.48, 0.49], "roc_auc_mean": [0.79, 0.78],
+    ...     "gap_in_se": [0.0, 2.5], "fold_wins": [4, 1], "tied": [True, False],
+    ...     "chosen": [True, False]})
+    >>> selection_markdown(sel).splitlines()[3].startswith("| XGBoost | aucune | 0,490")
+    True
+    """
+    from credit_scoring.modelling.report import selection_frame
+
+    return markdown_table(
+        selection_frame(selection),
+        "Le choix de la combinaison à régler : écart de coût de chaque combinaison à la "
+        "retenue, mesuré pli à pli, en erreurs-types de cet écart (positif : plus coûteuse), "
+        "et nombre de plis où elle est la moins coûteuse. « À égalité » : à moins d'une "
+        "erreur-type de la meilleure, la validation croisée ne les départage pas, et la "
+        "meilleure AUC l'emporte.",
+        "tbl-selection",
     )
 
 
@@ -806,12 +829,15 @@ def write_includes(
                 (figures_dir / f"{report}-{label}.png").write_bytes(bytes(output.content))  # type: ignore[arg-type]
             written[f"{report}-{label}"] = output_markdown(report, output, figures_href)
     data = _read_json(metrics_dir / "data.json") or {"origin": "twin"}
-    train = _read_json(metrics_dir / "train.json")
+    train = _read_json(models_dir / "summary.json")
     if train is not None:
         written["synthese"] = results_markdown(train)
         results = models_dir / "results.csv"
         if results.exists():
             written["comparaison"] = comparison_markdown(pd.read_csv(results), train["champion"])
+        selection = models_dir / "selection.csv"
+        if selection.exists():
+            written["selection"] = selection_markdown(pd.read_csv(selection))
     if (interim_dir / "application_train.parquet").exists():
         written["profil"] = profile_markdown(fidelity.compare(interim_dir), data["origin"])
     written["tableau-de-bord"] = dashboard_markdown(dashboard_dir, data["origin"])

@@ -32,7 +32,6 @@ CI_PARAMS: dict[str, Any] = {
     "tune_trials": 4,
     "tune_rows": 3000,
     "tune_folds": 2,
-    "tune_timeout": 60,
     "calibration_folds": 3,
     "bootstrap": 200,
 }

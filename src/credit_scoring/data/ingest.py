@@ -9,6 +9,12 @@ expected and where. Domain checks then run through the pandera schemas of
 :mod:`credit_scoring.data.validation`. Orphan foreign keys are counted, never fatal: the real files
 have many.
 
+A side table (bureau, bureau_balance, previous_application, POS_CASH_balance,
+installments_payments, credit_card_balance) whose file has the right header and no data rows is
+a valid empty table: no client has that history. It is written as a zero-row parquet with the
+declared types and the report flags it (``empty``, ``warnings``). The application tables must hold
+rows: the model learns from application_train and scores application_test.
+
 In messages, *row N* is the N-th data row (the header is not counted) and *line N* the N-th line
 of the file (the header is line 1).
 
@@ -25,6 +31,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import logging
 import re
 import shutil
 import tempfile
@@ -44,12 +51,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from credit_scoring import paths
 from credit_scoring.data.schema import TABLES, Table
 from credit_scoring.data.validation import EXAMPLES, DataValidationError, validate_frame
 
 __all__ = [
     "INGEST_REPORT",
     "PREFERRED_ZIP",
+    "ROWS_REQUIRED",
     "ForeignKeyReport",
     "KaggleSource",
     "TableReport",
@@ -60,12 +69,17 @@ __all__ = [
     "validate_source",
 ]
 
+log = logging.getLogger(__name__)
+
 SourceKind = Literal["csv_dir", "zip"]
 
 #: The name Kaggle gives the competition download.
 PREFERRED_ZIP = "home-credit-default-risk.zip"
 #: The report written beside the parquet files.
 INGEST_REPORT = "ingest.json"
+#: Tables that may not be empty: without applicants there is nothing to learn from or to score.
+#: Every other table may have a header and no rows (no client has that history).
+ROWS_REQUIRED: tuple[str, ...] = ("application_train", "application_test")
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "int64": pa.int64(),
@@ -98,6 +112,8 @@ _NA_VALUES = [
 _HEADER_LIMIT = 1 << 16
 # Blocks larger than pyarrow's 1 MiB default: fewer chunks to stitch when converting to pandas.
 _BLOCK_SIZE = 8 << 20
+# pyarrow's message for a file that is a header with no line break after it.
+_NO_LINE_BREAK = "Empty CSV file or block"
 _INT_TEXT = re.compile(rb"^\s*[+-]?\d+\s*$")
 _FLOAT_TEXT = re.compile(rb"^\s*[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|(?i:inf|infinity|nan))\s*$")
 # How many values pandera checks at a time (x 8 bytes: the transient pandas copy).
@@ -172,7 +188,11 @@ class KaggleSource:
             ) from exc
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": str(self.path), "description": self.description}
+        return {
+            "kind": self.kind,
+            "path": paths.relative(self.path),
+            "description": self.description,
+        }
 
 
 def _os_reason(exc: OSError) -> str:
@@ -247,7 +267,10 @@ missing: application_train.csv, ...
     if len(csvs) == len(TABLES):
         ignored = f"; ignored {', '.join(p.name for p in zips)} (the CSV files win)" if zips else ""
         return KaggleSource(
-            "csv_dir", raw_dir, csvs, f"the eight Kaggle CSV files in {raw_dir}{ignored}"
+            "csv_dir",
+            raw_dir,
+            csvs,
+            f"the eight Kaggle CSV files in {paths.relative(raw_dir)}{ignored}",
         )
     problems: list[str] = []
     for archive in zips:
@@ -261,7 +284,9 @@ missing: application_train.csv, ...
             if csvs:
                 notes.append(f"the incomplete CSV set ({len(csvs)} of {len(TABLES)} files)")
             ignored = f"; ignored {', '.join(notes)}" if notes else ""
-            return KaggleSource("zip", archive, members, f"the Kaggle zip {archive}{ignored}")
+            return KaggleSource(
+                "zip", archive, members, f"the Kaggle zip {paths.relative(archive)}{ignored}"
+            )
         missing = _missing(members)
         problems.append(
             f"{archive.name} lacks {len(missing)} of the {len(TABLES)} tables: {', '.join(missing)}"
@@ -445,13 +470,22 @@ def _read_arrow(source: KaggleSource, table: str) -> pa.Table:
     try:
         data = _read_csv(source, table, types)
     except pa.ArrowInvalid as exc:
-        raise _explain_arrow_error(source, table, str(exc)) from None
+        if _NO_LINE_BREAK not in str(exc):
+            raise _explain_arrow_error(source, table, str(exc)) from None
+        # The header, checked above, with no line break after it: pyarrow cannot tell that from
+        # an empty file, but it is a table with no rows.
+        data = pa.schema(list(types.items())).empty_table()
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise DataValidationError(label, None, f"the zip archive is corrupt: {exc}") from exc
     except OSError as exc:
         raise DataValidationError(label, None, f"cannot read the file: {_os_reason(exc)}") from exc
-    if data.num_rows == 0:
-        raise DataValidationError(label, None, "the file has a header but no data rows")
+    if data.num_rows == 0 and table in ROWS_REQUIRED:
+        raise DataValidationError(
+            label,
+            None,
+            f"the file has a header but no data rows: {table} needs at least one applicant "
+            "(one row per application)",
+        )
     _check_integer_nulls(spec, data, label)
     return data
 
@@ -633,13 +667,15 @@ def read_table(source: KaggleSource, table: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns in declared order, dtypes ``int64``, ``float64`` and ``object`` as declared.
+        Columns in declared order, dtypes ``int64``, ``float64`` and ``object`` as declared;
+        no rows for a side table whose file is a header alone.
 
     Raises
     ------
     DataValidationError
-        Unreadable, empty or malformed file, wrong header, wrong types, missing integers,
-        duplicate primary keys, values breaking a domain rule.
+        Unreadable, empty (0 bytes) or malformed file, an application table with no rows, wrong
+        header, wrong types, missing integers, duplicate primary keys, values breaking a domain
+        rule.
     """
     data = _read_arrow(source, table)
     df = _to_pandas(data, release=True)
@@ -653,7 +689,17 @@ def read_table(source: KaggleSource, table: str) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class TableReport:
-    """What one table holds: size and missing values."""
+    """What one table holds: size and missing values.
+
+    Examples
+    --------
+    >>> t = TableReport("credit_card_balance", "credit_card_balance.csv", 0, 23, 0.0, {})
+    >>> t.empty, t.to_dict()["empty"]
+    (True, True)
+    >>> t.warning
+    'credit_card_balance.csv: header but no data rows: read as an empty credit_card_balance \
+table (no client has this history)'
+    """
 
     table: str
     file: str
@@ -662,10 +708,26 @@ class TableReport:
     missing_share: float
     missing_by_column: dict[str, float] = field(compare=False)
 
+    @property
+    def empty(self) -> bool:
+        """No rows: a side table whose file is a header alone (no client has that history)."""
+        return self.rows == 0
+
+    @property
+    def warning(self) -> str | None:
+        """What a user should know about this table, naming its file; ``None`` if nothing."""
+        if not self.empty:
+            return None
+        return (
+            f"{self.file}: header but no data rows: read as an empty {self.table} table "
+            "(no client has this history)"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "rows": self.rows,
+            "empty": self.empty,
             "columns": self.columns,
             "missing_share": self.missing_share,
             "missing_by_column": self.missing_by_column,
@@ -732,12 +794,24 @@ class ValidationReport:
     def total_rows(self) -> int:
         return sum(t.rows for t in self.tables.values())
 
+    @property
+    def empty_tables(self) -> list[str]:
+        """The tables read with no rows, in declared order."""
+        return [name for name, t in self.tables.items() if t.empty]
+
+    @property
+    def warnings(self) -> list[str]:
+        """One message per table worth a warning (an empty side table), naming its file."""
+        return [t.warning for t in self.tables.values() if t.warning is not None]
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (the content of ``ingest.json``)."""
         return {
             "source": self.source,
             "total_rows": self.total_rows,
             "tables": {name: t.to_dict() for name, t in self.tables.items()},
+            "empty_tables": self.empty_tables,
+            "warnings": self.warnings,
             "foreign_keys": [fk.to_dict() for fk in self.foreign_keys],
         }
 
@@ -749,7 +823,8 @@ class ValidationReport:
                 "file": t.file,
                 "rows": f"{t.rows:,}",
                 "columns": str(t.columns),
-                "missing": f"{t.missing_share:.1%}",
+                # No cells, so no share of them missing: "0.0%" would read as a full table.
+                "missing": "-" if t.empty else f"{t.missing_share:.1%}",
             }
             for t in self.tables.values()
         ]
@@ -775,6 +850,9 @@ class ValidationReport:
                 f"{fk.orphan_keys:,} distinct keys"
                 for fk in self.foreign_keys
             ]
+        if self.warnings:
+            lines.append("Warnings:")
+            lines += [f"  {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -864,6 +942,8 @@ def _run(
             if parent == table:
                 keys[(parent, parent_column)] = pc.unique(data.column(parent_column))
         report = _table_report(table, source.label(table), data)
+        if report.warning is not None:
+            log.warning(report.warning)
         if sink is not None:
             sink(table, data)
         del data
@@ -909,6 +989,10 @@ def ingest(
     All or nothing: files go to a temporary sibling of ``out_dir`` which replaces ``out_dir``
     (whatever it held) only once every file is written. On failure the temporary directory is
     removed and a previous ``out_dir`` is left untouched.
+
+    A side table whose file has a header and no rows is written as a zero-row parquet with the
+    declared types (the same schema as a filled one); the report lists it in ``empty_tables``
+    and ``warnings``, and a warning is logged.
 
     Parameters
     ----------

@@ -68,12 +68,11 @@ def prepare(
     twin_config = TwinConfig(**params["twin"])
     origin, source = choose_source(params["source"], raw_dir, twin_config, progress=progress)
     report = ingest(source, interim_dir).to_dict()
-    # Per-column missing shares stay in data/interim/ingest.json: too many for `dvc metrics`.
-    tables = {
-        name: {k: table[k] for k in ("rows", "columns", "missing_share")}
-        for name, table in report["tables"].items()
-    }
-    metrics: dict[str, Any] = {"origin": origin, "tables": tables}
+    # Only the headline figures: columns and missing shares stay in data/interim/ingest.json
+    # (`dvc metrics show` should read at a glance).
+    tables = {name: {"rows": table["rows"]} for name, table in report["tables"].items()}
+    empty = [name for name, table in report["tables"].items() if table["empty"]]
+    metrics: dict[str, Any] = {"origin": origin, "tables": tables, "empty_tables": empty}
     if origin == "twin":
         manifest = json.loads((raw_dir / "twin" / MANIFEST_FILE).read_text(encoding="utf-8"))
         metrics["twin"] = {

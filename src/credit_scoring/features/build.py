@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 import time
@@ -20,6 +21,8 @@ from credit_scoring import paths
 from credit_scoring.data.schema import CLIENT_ID, TARGET
 from credit_scoring.features import application, cross, engine
 from credit_scoring.features.catalog import SOURCES, Feature, history_features
+
+log = logging.getLogger(__name__)
 
 #: Above this many applications, the batch reads every history row rather than filter by client:
 #: the same rows per client either way, and a hash filter on 58 M rows costs more than it saves.
@@ -209,6 +212,31 @@ def features_for_clients(
     return build_features(applications, interim_dir, client_ids=ids)
 
 
+def empty_tables(history_dir: Path = paths.INTERIM_DIR) -> list[str]:
+    """The history tables ingested with no rows, in declared order.
+
+    A Kaggle export may hold only the header of a table (no client has that history); ingestion
+    writes it as a zero-row parquet. Its features are then those of a client without rows there,
+    for every client: 0 for counts and sums, missing for the rest.
+
+    Parameters
+    ----------
+    history_dir
+        Folder of the ingested Parquet tables (``data/interim``).
+
+    Raises
+    ------
+    FileNotFoundError
+        When a history table is missing, naming it.
+    """
+    return [
+        table
+        for table in engine.SIDE_TABLES
+        # The footer alone: no row of a 27 M-row table is read to learn it has some.
+        if pq.read_metadata(engine.table_path(Path(history_dir), table)).num_rows == 0
+    ]
+
+
 def _atomic_replace(out_dir: Path, write) -> Any:
     """Run ``write(tmp_dir)`` then swap ``tmp_dir`` in for ``out_dir``; on error, leave no trace."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -245,11 +273,19 @@ def build_feature_tables(
     Returns
     -------
     dict
-        ``rows`` per table, ``features`` (count), ``features_per_source``, ``seconds`` per step.
+        ``rows`` per table, ``features`` (count), ``features_per_source``, ``empty_tables`` (the
+        history tables with no rows, see :func:`empty_tables`), ``seconds`` per step.
     """
     interim_dir, out_dir = Path(interim_dir), Path(out_dir)
     started = time.perf_counter()
     seconds: dict[str, float] = {}
+    empty = empty_tables(interim_dir)
+    for table in empty:
+        log.warning(
+            "%s.parquet has no rows: every client gets the features of a client without that "
+            "history (0 for counts and sums, missing values otherwise)",
+            table,
+        )
 
     def write(tmp: Path) -> dict[str, Any]:
         t = time.perf_counter()
@@ -302,6 +338,7 @@ def build_feature_tables(
             "rows": rows,
             "features": len(dictionary),
             "features_per_source": {s: int(counts.get(s, 0)) for s in SOURCES},
+            "empty_tables": empty,
         }
 
     metrics = _atomic_replace(out_dir, write)

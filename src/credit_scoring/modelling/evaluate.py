@@ -240,51 +240,105 @@ def compare_candidates(
     return results.reset_index(drop=True), details
 
 
-def select_best(
-    results: pd.DataFrame, by: str = "cost", folds: int | None = None
-) -> tuple[Model, Strategy]:
-    """The pair to tune: the fastest to fit among those statistically tied with the best.
+#: Columns of the comparison that measure the machine, not the model: they go to MLflow and
+#: the stage's log, never into an output DVC hashes.
+TIMING_COLUMNS = ("fit_time_mean", "fit_time_std", "predict_time_mean", "predict_time_std")
 
-    The best pair has the lowest mean cost per client (``by="cost"``) or the highest mean ROC
-    AUC (``by="roc_auc"``). Every pair within one standard error of it (fold standard
-    deviation / sqrt(folds)) is as good given the noise of cross-validation; among them the one
-    with the shortest mean fit time wins (the "one standard error" rule, with speed as the
-    tie-break: a pair that is only better by chance should not cost hours of tuning).
+
+def selection_table(
+    results: pd.DataFrame,
+    details: dict[tuple[str, str], CVResult],
+    by: str = "cost",
+) -> pd.DataFrame:
+    """Which pair to tune, and how sure that choice is, from quality measures only.
+
+    Every pair was scored on the same folds, so each is compared with the best pair fold by
+    fold (a paired difference, whose noise is far smaller than that of either mean):
+
+    - the best pair has the lowest mean cost per client (``by="cost"``) or the highest mean
+      ROC AUC (``by="roc_auc"``);
+    - a pair whose mean paired gap to it is at most one paired standard error is **tied**
+      with it: cross-validation cannot tell them apart;
+    - among tied pairs the better *other* measure wins (ROC AUC when choosing by cost, cost
+      when choosing by AUC): a cost at one threshold is noisy, the AUC ranks every client;
+    - an exact tie on both goes to the pair listed first in ``results``' original order
+      (``params.yaml``'s order of models, then of strategies).
+
+    Nothing here depends on fit times, so the machine's load cannot change the choice.
 
     Parameters
     ----------
     results
-        The comparison table (``<metric>_mean``, ``<metric>_std``, ``fit_time_mean``).
+        The comparison table of :func:`compare_candidates` (the constant baseline excluded
+        by the caller when it should not compete).
+    details
+        The per-pair :class:`CVResult` (their ``folds`` hold the per-fold metrics).
     by
         ``cost`` or ``roc_auc``.
-    folds
-        Cross-validation folds behind the standard deviations; ``None`` disables the rule
-        (strictly the best mean).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair, the chosen pair first then by the criterion: ``model``,
+        ``strategy``, ``cost_per_client_mean``, ``roc_auc_mean``, ``fold_wins`` (folds where
+        the pair is the best of the table), ``tied`` (with the best), ``chosen`` and
+        ``gap_in_se``: the mean paired difference to the *chosen* pair on the criterion
+        (worse is positive) in units of its standard error.
 
     Examples
     --------
-    >>> table = pd.DataFrame({"model": ["a", "b", "c"], "strategy": ["none", "smote", "none"],
-    ...     "cost_per_client_mean": [0.50, 0.49, 0.60], "cost_per_client_std": [0.02] * 3,
-    ...     "roc_auc_mean": [0.80, 0.79, 0.70], "roc_auc_std": [0.01] * 3,
-    ...     "fit_time_mean": [5.0, 60.0, 1.0]})
-    >>> select_best(table, "cost"), select_best(table, "cost", folds=4)
-    (('b', 'smote'), ('a', 'none'))
-    >>> select_best(table, "roc_auc")
-    ('a', 'none')
+    >>> folds = lambda costs, aucs: CVResult(np.zeros(2), np.zeros(2, dtype=np.int64),
+    ...     pd.DataFrame({"fold": range(3), "cost_per_client": costs, "roc_auc": aucs}))
+    >>> details = {("a", "none"): folds([0.49, 0.53, 0.51], [0.78, 0.79, 0.77]),
+    ...            ("b", "none"): folds([0.50, 0.51, 0.51], [0.76, 0.75, 0.76]),
+    ...            ("c", "none"): folds([0.60, 0.62, 0.61], [0.70, 0.71, 0.70])}
+    >>> results = pd.DataFrame({"model": ["a", "b", "c"], "strategy": ["none"] * 3})
+    >>> table = selection_table(results, details, "cost")
+    >>> table[["model", "tied", "chosen"]].to_dict("list")
+    {'model': ['a', 'b', 'c'], 'tied': [True, True, False], 'chosen': [True, False, False]}
+    >>> table["fold_wins"].tolist()
+    [2, 2, 0]
     """
     if by not in ("cost", "roc_auc"):
         raise ValueError(f"select_by must be 'cost' or 'roc_auc', got {by!r}")
-    metric = "cost_per_client" if by == "cost" else "roc_auc"
+    metric, other = (
+        ("cost_per_client", "roc_auc") if by == "cost" else ("roc_auc", "cost_per_client")
+    )
     sign = 1.0 if by == "cost" else -1.0  # lower is better, after the sign
-    score = sign * results[f"{metric}_mean"]
-    best = score.idxmin()
-    if folds is None:
-        row = results.loc[best]
-    else:
-        se = results.loc[best, f"{metric}_std"] / np.sqrt(folds)
-        tied = results[score <= score[best] + se]
-        row = tied.loc[tied["fit_time_mean"].idxmin()]
-    return row["model"], row["strategy"]
+    pairs = list(zip(results["model"], results["strategy"], strict=True))
+    per_fold = np.array(
+        [sign * details[pair].folds[metric].to_numpy(dtype=float) for pair in pairs]
+    )  # pairs x folds, lower is better
+    n_folds = per_fold.shape[1]
+
+    def paired_gap(reference: int) -> tuple[np.ndarray, np.ndarray]:
+        gaps = per_fold - per_fold[reference]
+        se = gaps.std(axis=1, ddof=1) / np.sqrt(n_folds) if n_folds > 1 else 0 * gaps[:, 0]
+        return gaps.mean(axis=1), se
+
+    best = int(np.argmin(per_fold.mean(axis=1)))  # the first of equal means: params order
+    gap, gap_se = paired_gap(best)
+    table = pd.DataFrame(
+        {
+            "model": [m for m, _ in pairs],
+            "strategy": [s for _, s in pairs],
+            "cost_per_client_mean": [details[p].folds["cost_per_client"].mean() for p in pairs],
+            "roc_auc_mean": [details[p].folds["roc_auc"].mean() for p in pairs],
+            "fold_wins": (per_fold == per_fold.min(axis=0)).sum(axis=1).astype(np.int64),
+            "tied": gap <= gap_se,
+            "order": np.arange(len(pairs)),
+        }
+    )
+    other_sign = -1.0 if other == "roc_auc" else 1.0  # lower is better, after the sign
+    tied = table[table["tied"]].assign(_other=lambda t: other_sign * t[f"{other}_mean"])
+    chosen = int(tied.sort_values(["_other", "order"], kind="stable").index[0])
+    table["chosen"] = table.index == chosen
+    gap, gap_se = paired_gap(chosen)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["gap_in_se"] = np.where(gap == 0, 0.0, gap / gap_se)
+    table["_rank"] = np.where(table["chosen"], -np.inf, sign * table[f"{metric}_mean"])
+    table = table.sort_values(["_rank", "order"], kind="stable")
+    return table.drop(columns=["_rank", "order"]).reset_index(drop=True)
 
 
 def stratified_subsample(

@@ -118,6 +118,19 @@ def flat_params(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
+def child_run(run_name: str) -> Any:
+    """Start a run nested in the active one, in the active run's experiment.
+
+    MLflow files a nested run under the *current* experiment, not its parent's: without the
+    parent's experiment id, the children of a ``train`` run land in ``Default`` while their
+    parent sits in ``credit-scoring``.
+    """
+    mlflow = import_mlflow()
+    parent = mlflow.active_run()
+    experiment = parent.info.experiment_id if parent is not None else None
+    return mlflow.start_run(run_name=run_name, nested=True, experiment_id=experiment)
+
+
 def log_run(
     run_name: str,
     *,
@@ -127,7 +140,7 @@ def log_run(
 ) -> str:
     """Log a finished step as a child run of the active run; return its id."""
     mlflow = import_mlflow()
-    with mlflow.start_run(run_name=run_name, nested=True) as run:
+    with child_run(run_name) as run:
         if params:
             mlflow.log_params(flat_params(params))
         if metrics:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from credit_scoring.labels import interval, number, percent
+from credit_scoring.labels import french_list, interval, number, percent
 from credit_scoring.modelling.zoo import MODEL_LABELS_FR, STRATEGY_LABELS_FR
 from credit_scoring.scoring import DECISION_LABELS_FR, DECISIONS, decision, probability_from_score
 
@@ -35,8 +34,6 @@ _RESULT_COLUMNS = {
     "cost_per_client": ("Coût par client", 3),
     "recall": ("Rappel", 3),
     "precision": ("Précision", 3),
-    "fit_time": ("Entraînement (s)", 1),
-    "predict_time": ("Prédiction (s)", 2),
 }
 
 
@@ -216,69 +213,90 @@ def champion_text(metrics: dict[str, Any]) -> str:
         f"{'isotonique' if ch['calibration'] == 'isotonic' else 'sigmoïde'}. AUC en validation "
         f"croisée (hors échantillon, calibrée) : **{cv_auc}** ; "
         f"AUC sur le jeu de test : **{number(metrics['test_auc'], 3)}** (IC 95 % "
-        f"{interval(metrics['test_auc_ci'])}). Version enregistrée : "
-        f"`{metrics['model_name']}` v{metrics['model_version']} (alias `champion`)."
+        f"{interval(metrics['test_auc_ci'])}). Il est enregistré dans le registre MLflow sous "
+        f"`{metrics['model_name']}@champion`."
     )
 
 
-def timing_table(metrics: dict[str, Any]) -> pd.DataFrame:
-    """Wall time of each step of the stage."""
-    labels = {
-        "comparison": "Comparaison des modèles",
-        "tuning": "Recherche d'hyperparamètres",
-        "champion_fit": "Entraînement et calibration du modèle retenu",
-        "test_evaluation": "Évaluation sur le jeu de test",
-        "registry": "Enregistrement MLflow",
-        "total": "Total",
-    }
-    seconds = metrics["seconds"]
-    return pd.DataFrame(
-        [
-            {"Étape": label, "Durée (s)": number(seconds[k], 0)}
-            for k, label in labels.items()
-            if k in seconds
-        ]
+def selection_frame(selection: pd.DataFrame) -> pd.DataFrame:
+    """The selection table in French: each pair's paired gap to the chosen one, in standard
+    errors (positive: costlier).
+
+    Examples
+    --------
+    >>> sel = pd.DataFrame({"model": ["lightgbm", "xgboost"], "strategy": ["none", "none"],
+    ...     "cost_per_client_mean": [0.48, 0.49], "roc_auc_mean": [0.79, 0.78],
+    ...     "gap_in_se": [0.0, 2.5], "fold_wins": [4, 1], "tied": [True, False],
+    ...     "chosen": [True, False]})
+    >>> selection_frame(sel)["Verdict"].tolist()
+    ['retenue', 'écartée']
+    """
+    rows = []
+    for _, r in selection.iterrows():
+        verdict = "retenue" if r["chosen"] else ("à égalité" if r["tied"] else "écartée")
+        rows.append(
+            {
+                "Modèle": MODEL_LABELS_FR.get(r["model"], r["model"]),
+                "Rééquilibrage": STRATEGY_LABELS_FR.get(r["strategy"], r["strategy"]),
+                "Coût par client": number(r["cost_per_client_mean"], 3),
+                "AUC ROC": number(r["roc_auc_mean"], 3),
+                "Écart à la retenue (erreurs-types)": "—"
+                if r["chosen"]
+                else number(r["gap_in_se"], 1),
+                "Plis gagnés": int(r["fold_wins"]),
+                "Verdict": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def selection_text(selection: pd.DataFrame, folds: int) -> str:
+    """Which pair is tuned, why, and how sure the choice is (``folds``: of the comparison)."""
+    chosen = selection.iloc[0]
+    tied = selection[selection["tied"] & ~selection["chosen"]]
+    name = (
+        f"**{MODEL_LABELS_FR.get(chosen['model'], chosen['model'])}** avec rééquilibrage "
+        f"**{STRATEGY_LABELS_FR.get(chosen['strategy'], chosen['strategy'])}**"
     )
-
-
-def best_in_comparison(results: pd.DataFrame) -> dict[str, Any]:
-    """The best non-baseline row of the comparison, with French names."""
-    row = results[results["model"] != "dummy"].sort_values("cost_per_client_mean").iloc[0]
-    return {
-        "model": MODEL_LABELS_FR.get(row["model"], row["model"]),
-        "strategy": STRATEGY_LABELS_FR.get(row["strategy"], row["strategy"]),
-        "cost": float(row["cost_per_client_mean"]),
-        "auc": float(row["roc_auc_mean"]),
-        "fit_time": float(row["fit_time_mean"]),
-        "dummy_cost": float(results.loc[results["model"] == "dummy", "cost_per_client_mean"].min())
-        if (results["model"] == "dummy").any()
-        else float(np.nan),
-    }
-
-
-def selection_text(results: pd.DataFrame, metrics: dict[str, Any]) -> str:
-    """Which pair was cheapest, which was tuned, and why they may differ."""
-    best = best_in_comparison(results)
-    ch = metrics["champion"]
-    chosen = results[(results["model"] == ch["model"]) & (results["strategy"] == ch["strategy"])]
-    row = chosen.iloc[0]
-    tuned = (
-        f"**{MODEL_LABELS_FR.get(ch['model'], ch['model'])}** avec rééquilibrage "
-        f"**{STRATEGY_LABELS_FR.get(ch['strategy'], ch['strategy'])}**"
-    )
+    wins = int(chosen["fold_wins"])
     text = (
-        f"La combinaison la moins coûteuse en validation croisée est **{best['model']}** avec "
-        f"rééquilibrage **{best['strategy']}** : {number(best['cost'], 3)} par client (AUC "
-        f"{number(best['auc'], 3)}), contre {number(best['dummy_cost'], 3)} pour la référence "
-        f"qui accorde "
-        f"tout. "
+        f"La combinaison retenue pour la recherche d'hyperparamètres est {name} : "
+        f"{number(chosen['cost_per_client_mean'], 3)} par client (AUC "
+        f"{number(chosen['roc_auc_mean'], 3)}), la moins coûteuse sur {wins} pli"
+        f"{'s' if wins > 1 else ''} sur {folds}. "
     )
-    if row["cost_per_client_mean"] == best["cost"]:
-        return text + "C'est elle dont les hyperparamètres sont ensuite recherchés."
+    if tied.empty:
+        runner = selection.iloc[1] if len(selection) > 1 else None
+        if runner is None:
+            return text
+        return text + (
+            f"La suivante, {MODEL_LABELS_FR.get(runner['model'], runner['model'])} avec "
+            f"rééquilibrage {STRATEGY_LABELS_FR.get(runner['strategy'], runner['strategy'])}, "
+            f"coûte {number(runner['gap_in_se'], 1)} erreurs-types de plus, pli à pli : le "
+            f"choix n'est pas dû au hasard des plis."
+        )
+    names = french_pairs(tied)
     return text + (
-        f"Les combinaisons dont le coût est à moins d'une erreur-type de la meilleure sont "
-        f"considérées comme équivalentes, et la plus rapide à entraîner est retenue : {tuned} "
-        f"({number(row['cost_per_client_mean'], 3)} par client, entraînement en "
-        f"{number(row['fit_time_mean'], 1)} s par pli contre {number(best['fit_time'], 1)} s). "
-        f"C'est elle dont les hyperparamètres sont ensuite recherchés."
+        f"{names} {'reste' if len(tied) == 1 else 'restent'} à moins d'une erreur-type "
+        f"d'écart, pli à pli : la validation croisée ne les départage pas sur le coût, et la "
+        f"meilleure AUC l'emporte alors (l'AUC classe tous les clients, le coût ne dépend que "
+        f"de ceux proches du seuil)."
+    )
+
+
+def french_pairs(pairs: pd.DataFrame) -> str:
+    """``model + strategy`` pairs as a French list.
+
+    Examples
+    --------
+    >>> french_pairs(pd.DataFrame({"model": ["xgboost", "lightgbm"],
+    ...                            "strategy": ["none", "class_weight"]}))
+    'XGBoost sans rééquilibrage et LightGBM avec pondération des classes'
+    """
+    return french_list(
+        [
+            f"{MODEL_LABELS_FR.get(m, m)} "
+            + ("sans rééquilibrage" if s == "none" else f"avec {STRATEGY_LABELS_FR.get(s, s)}")
+            for m, s in zip(pairs["model"], pairs["strategy"], strict=True)
+        ]
     )

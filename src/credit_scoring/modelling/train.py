@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
-from credit_scoring import paths
+from credit_scoring import paths, runlog
 from credit_scoring.fairness import sensitive_features_in
 from credit_scoring.modelling import plots, registry
 from credit_scoring.modelling.calibration import (
@@ -45,11 +45,12 @@ from credit_scoring.modelling.cost import (
     theoretical_threshold,
 )
 from credit_scoring.modelling.evaluate import (
+    TIMING_COLUMNS,
     bootstrap_ci,
     compare_candidates,
     probability_metrics,
     roc_auc,
-    select_best,
+    selection_table,
     stratified_subsample,
 )
 from credit_scoring.modelling.tuning import Objective, TuningResult, tune
@@ -71,13 +72,28 @@ TRUTH_COLUMN = "probability_default"
 
 # Files of data/models/ (the report reads them back with load_report).
 RESULTS_FILE = "results.csv"
+SELECTION_FILE = "selection.csv"
 CHAMPION_FILE = "champion.json"
 OOF_FILE = "oof_predictions.parquet"
 TEST_FILE = "test_predictions.parquet"
 COST_CURVE_FILE = "cost_curve.csv"
 TRIALS_FILE = "tuning_trials.csv"
 PLOTS_DIR = "plots"
+SUMMARY_FILE = "summary.json"
 METRICS_FILE = "train.json"
+#: The figures of ``train.json`` (``dvc metrics show`` and ``diff``); the rest is in
+#: ``data/models/summary.json``, which the report and the site read.
+HEADLINE = (
+    "cv_auc",
+    "test_auc",
+    "test_auc_ci",
+    "test_cost_per_client",
+    "test_cost_ci",
+    "threshold",
+    "test_recall",
+    "test_refusal_rate",
+    "test_brier",
+)
 
 
 @dataclass(frozen=True)
@@ -99,18 +115,19 @@ class TrainParams:
     compare_rows, compare_folds
         Stratified subsample of the training part for the comparison (0 = all rows), folds.
     select_by
-        ``cost`` or ``roc_auc``: the criterion that picks the pair to tune (the fastest to
-        fit among the pairs within one standard error of the best).
-    tune_trials, tune_timeout, tune_rows, tune_folds, tune_objective
-        Optuna budget (trials, seconds), its data (0 = all training rows) and folds, and its
-        objective (``roc_auc`` or ``cost``).
+        ``cost`` or ``roc_auc``: the criterion that picks the pair to tune (see
+        :func:`~credit_scoring.modelling.evaluate.selection_table`: among the pairs within
+        one paired standard error of the best, the better other measure wins).
+    tune_trials, tune_rows, tune_folds, tune_objective
+        Optuna budget (a number of trials, never a duration), its data (0 = all training
+        rows) and folds, and its objective (``roc_auc`` or ``cost``).
     calibration, calibration_folds
         ``isotonic`` or ``sigmoid``, and the folds of the calibrated champion (also the
         folds of its out-of-fold predictions).
     bootstrap
         Resamples of the test split for the 95 % intervals.
     n_jobs
-        Threads per model.
+        Threads per model (and BLAS threads): from ``params.yaml``, never from the machine.
     model_name, experiment
         Registered model name and MLflow experiment.
     exclude_features
@@ -129,7 +146,6 @@ class TrainParams:
     compare_folds: int = 3
     select_by: str = "cost"
     tune_trials: int = 20
-    tune_timeout: float = 420.0
     tune_rows: int = 30_000
     tune_folds: int = 3
     tune_objective: str = "roc_auc"
@@ -242,8 +258,9 @@ def _save_figure(fig: Any, path: Path) -> None:
 
 def _compare(
     p: TrainParams, X: pd.DataFrame, y: np.ndarray
-) -> tuple[pd.DataFrame, Model, Strategy, int]:
-    """Step 2: every model x strategy on the same folds; the best pair (never the baseline)."""
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Step 2: every model x strategy on the same folds: the results table and the selection
+    table (the chosen pair first; never the baseline)."""
     X_cmp, y_cmp = stratified_subsample(X, y, p.compare_rows, p.seed)
 
     def log_candidate(model: str, strategy: str, row: dict[str, float], _: Any) -> None:
@@ -254,7 +271,7 @@ def _compare(
             tags={"step": "comparison"},
         )
 
-    results, _ = compare_candidates(
+    results, details = compare_candidates(
         X_cmp,
         y_cmp,
         candidates(p.models, p.strategies),
@@ -265,11 +282,13 @@ def _compare(
         n_jobs=p.n_jobs,
         on_result=log_candidate,
     )
-    contenders = results[results["model"] != "dummy"]
+    # In params.yaml's order (the results table is sorted by cost): the last tie-break.
+    order = [pair for pair in details if pair[0] != "dummy"]
+    contenders = results.set_index(["model", "strategy"]).loc[order].reset_index()
     if contenders.empty:
         raise ValueError("params.yaml train.models: the comparison needs a model besides dummy")
-    model, strategy = select_best(contenders, p.select_by, folds=p.compare_folds)
-    return results, model, strategy, len(y_cmp)
+    selection = selection_table(contenders, details, p.select_by)
+    return results, selection, len(y_cmp)
 
 
 def _tune(
@@ -278,7 +297,7 @@ def _tune(
     """Step 3: Optuna on the best pair, in a ``tuning`` run with one child run per trial."""
     mlflow = registry.import_mlflow()
     X_tune, y_tune = stratified_subsample(X, y, p.tune_rows, p.seed)
-    with mlflow.start_run(run_name=f"tuning {model} + {strategy}", nested=True):
+    with registry.child_run(f"tuning {model} + {strategy}"):
         mlflow.log_params(
             {"model": model, "strategy": strategy, "rows": len(y_tune), "folds": p.tune_folds}
         )
@@ -297,7 +316,6 @@ def _tune(
             X_tune,
             y_tune,
             n_trials=p.tune_trials,
-            timeout=p.tune_timeout,
             folds=p.tune_folds,
             seed=p.seed,
             n_jobs=p.n_jobs,
@@ -372,7 +390,8 @@ def train_pipeline(
     *,
     truth_file: Path | str | None = "auto",
 ) -> dict[str, Any]:
-    """Run the ``train`` stage; return the metrics written to ``metrics_dir/train.json``.
+    """Run the ``train`` stage; return its summary (``models_dir/summary.json``; the headline
+    figures of :func:`headline` go to ``metrics_dir/train.json``).
 
     Parameters
     ----------
@@ -435,8 +454,10 @@ def _train(
         mlflow.log_params({"n_features": X.shape[1], "n_train": len(y_train)})
 
         t0 = time.perf_counter()
-        results, model, strategy, compare_rows = _compare(p, X_train, y_train)
-        results.to_csv(models_dir / RESULTS_FILE, index=False)
+        results, selection, compare_rows = _compare(p, X_train, y_train)
+        results.drop(columns=list(TIMING_COLUMNS)).to_csv(models_dir / RESULTS_FILE, index=False)
+        selection.to_csv(models_dir / SELECTION_FILE, index=False)
+        model, strategy = selection.loc[0, "model"], selection.loc[0, "strategy"]
         timer.step("comparison", t0)
         log.info("best pair: %s + %s", model, strategy)
 
@@ -520,8 +541,11 @@ def _train(
             "cv_auc": float(np.mean(fold_auc)),
             "cv_auc_std": float(np.std(fold_auc, ddof=1)) if len(fold_auc) > 1 else 0.0,
             "comparison_best": {
-                k: float(v) for k, v in results.iloc[0].items() if str(k).endswith("_mean")
+                k: float(v)
+                for k, v in results.iloc[0].items()
+                if str(k).endswith("_mean") and k not in TIMING_COLUMNS
             },
+            "selection": _selection_summary(selection),
             "tuning": {
                 "trials": len(tuned.trials),
                 "objective": p.tune_objective,
@@ -591,30 +615,88 @@ def _train(
         )
         timer.step("registry", t0)
         metrics["model_name"] = p.model_name
-        metrics["model_version"] = version
-        metrics["run_id"] = parent.info.run_id
         timer.seconds["predict_per_1000_clients"] = round(
             1000 * predict_seconds / max(len(y_test), 1), 4
         )
         timer.step("total", started)
-        metrics["seconds"] = timer.seconds
 
         mlflow.log_metrics(registry.clean_metrics(_flat_numbers(metrics)))
+        mlflow.log_metrics({f"seconds.{k}": v for k, v in timer.seconds.items()})
         mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
         mlflow.log_artifact(str(models_dir / RESULTS_FILE))
         mlflow.log_artifact(str(models_dir / COST_CURVE_FILE))
         mlflow.log_dict(contract, "scoring_contract.json")
         mlflow.set_tags({"champion": f"{model} + {strategy}", "model_version": version})
 
-    champion = {**contract, "model_version": version, "run_id": metrics["run_id"]}
+    # The run id and the registry version differ at every run: they go to the stage's log,
+    # never into data/models or train.json, whose bytes DVC hashes.
+    runlog.record(
+        "train",
+        {
+            "run_id": parent.info.run_id,
+            "model_version": version,
+            "seconds": timer.seconds,
+            "comparison_seconds": results[["model", "strategy", *TIMING_COLUMNS]].to_dict(
+                "records"
+            ),
+        },
+    )
+    champion = dict(contract)
     champion["params"] = tuned.params
     champion["settings"] = asdict(p)
     for path, content in (
         (models_dir / CHAMPION_FILE, champion),
-        (metrics_dir / METRICS_FILE, metrics),
+        (models_dir / SUMMARY_FILE, metrics),
+        (metrics_dir / METRICS_FILE, headline(metrics)),
     ):
         path.write_text(json.dumps(content, indent=2, default=_json_default), encoding="utf-8")
     return metrics
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, float]:
+    """The few figures of ``train.json``: flat numbers, so that ``dvc metrics diff`` between
+    two settings reads at a glance.
+
+    Examples
+    --------
+    >>> headline({"test_auc": 0.79, "test_auc_ci": [0.77, 0.81], "threshold": 0.1,
+    ...           "oracle": {"auc": 0.85, "cost_per_client": 0.4},
+    ...           "selection": {"runner_up_gap_in_se": 1.5}})
+    {'test_auc': 0.79, 'test_auc_low': 0.77, 'test_auc_high': 0.81, 'threshold': 0.1, \
+'oracle_auc': 0.85, 'oracle_cost_per_client': 0.4, 'runner_up_gap_in_se': 1.5}
+    """
+    out: dict[str, float] = {}
+    for key in HEADLINE:
+        if key not in metrics:
+            continue
+        if key.endswith("_ci"):
+            stem = key.removesuffix("_ci")
+            out[f"{stem}_low"], out[f"{stem}_high"] = map(float, metrics[key])
+        else:
+            out[key] = float(metrics[key])
+    if "oracle" in metrics:
+        out["oracle_auc"] = float(metrics["oracle"]["auc"])
+        out["oracle_cost_per_client"] = float(metrics["oracle"]["cost_per_client"])
+    gap = metrics.get("selection", {}).get("runner_up_gap_in_se")
+    if gap is not None:
+        out["runner_up_gap_in_se"] = float(gap)
+    return out
+
+
+def _selection_summary(selection: pd.DataFrame) -> dict[str, Any]:
+    """How sure the choice of the pair to tune is: the runner-up's paired gap to it in
+    standard errors, how many other pairs cross-validation cannot tell from the best, how
+    many folds the chosen pair won."""
+    chosen = selection.iloc[0]
+    runner_up = selection.iloc[1] if len(selection) > 1 else None
+    return {
+        "others_tied": int(selection["tied"].sum()) - 1,
+        "chosen_fold_wins": int(chosen["fold_wins"]),
+        "runner_up": None
+        if runner_up is None
+        else f"{runner_up['model']} + {runner_up['strategy']}",
+        "runner_up_gap_in_se": None if runner_up is None else float(runner_up["gap_in_se"]),
+    }
 
 
 def _flat_numbers(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -649,24 +731,24 @@ class TrainReport:
     test: pd.DataFrame
     cost_curve: pd.DataFrame
     trials: pd.DataFrame
+    selection: pd.DataFrame
 
 
-def load_report(
-    models_dir: Path = paths.MODELS_DIR, metrics_dir: Path = paths.METRICS_DIR
-) -> TrainReport:
+def load_report(models_dir: Path = paths.MODELS_DIR) -> TrainReport:
     """Read the outputs of :func:`train_pipeline` for the report."""
-    models_dir, metrics_dir = Path(models_dir), Path(metrics_dir)
+    models_dir = Path(models_dir)
     trials_path = models_dir / TRIALS_FILE
     try:
         trials = pd.read_csv(trials_path)
     except (FileNotFoundError, pd.errors.EmptyDataError):
         trials = pd.DataFrame()
     return TrainReport(
-        metrics=json.loads((metrics_dir / METRICS_FILE).read_text(encoding="utf-8")),
+        metrics=json.loads((models_dir / SUMMARY_FILE).read_text(encoding="utf-8")),
         champion=json.loads((models_dir / CHAMPION_FILE).read_text(encoding="utf-8")),
         results=pd.read_csv(models_dir / RESULTS_FILE),
         oof=pd.read_parquet(models_dir / OOF_FILE),
         test=pd.read_parquet(models_dir / TEST_FILE),
         cost_curve=pd.read_csv(models_dir / COST_CURVE_FILE),
         trials=trials,
+        selection=pd.read_csv(models_dir / SELECTION_FILE),
     )

@@ -87,7 +87,8 @@ class TuningResult:
     value
         The best objective value (mean CV AUC, or negative cost per client).
     trials
-        One row per trial: ``number``, ``state``, ``value``, ``seconds`` and ``params_*``.
+        One row per trial: ``number``, ``state``, ``value``, ``roc_auc_mean``,
+        ``cost_per_client`` and ``params_*``.
     seconds
         Wall time of the search.
     """
@@ -115,7 +116,6 @@ def tune(
     y: npt.ArrayLike,
     *,
     n_trials: int,
-    timeout: float | None = None,
     folds: int = 3,
     seed: int = 0,
     n_jobs: int = 1,
@@ -132,8 +132,9 @@ def tune(
         The family and the imbalance strategy chosen by the comparison.
     X, y
         The tuning data: part of the training split, never the test split.
-    n_trials, timeout
-        The budget: at most ``n_trials`` trials, no trial started after ``timeout`` seconds.
+    n_trials
+        The budget: exactly ``n_trials`` trials (a count, never a duration, so that the
+        machine's load cannot change which parameters win).
     folds, seed, n_jobs
         Cross-validation folds, randomness and threads.
     objective
@@ -181,9 +182,7 @@ def tune(
     study.enqueue_trial({k: v for k, v in defaults.items() if k in space}, skip_if_exists=True)
     callbacks = [lambda _study, trial: on_trial(trial)] if on_trial is not None else None
     start = time.perf_counter()
-    study.optimize(
-        run_trial, n_trials=n_trials, timeout=timeout, callbacks=callbacks, catch=(ValueError,)
-    )
+    study.optimize(run_trial, n_trials=n_trials, callbacks=callbacks, catch=(ValueError,))
     seconds = time.perf_counter() - start
     trials = pd.DataFrame(
         [
@@ -191,7 +190,6 @@ def tune(
                 "number": t.number,
                 "state": t.state.name.lower(),
                 "value": t.value,
-                "seconds": t.user_attrs.get("seconds", np.nan),
                 "roc_auc_mean": t.user_attrs.get("roc_auc_mean", np.nan),
                 "cost_per_client": t.user_attrs.get("cost_per_client", np.nan),
                 **{f"params_{k}": v for k, v in t.params.items()},

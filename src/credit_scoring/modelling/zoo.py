@@ -228,6 +228,24 @@ def positive_weight(y: npt.ArrayLike) -> float:
     return float((y == 0).sum() / max((y == 1).sum(), 1))
 
 
+class ReproducibleForest(RandomForestClassifier):
+    """A random forest whose probabilities are the same bytes at every run.
+
+    scikit-learn fits the trees on ``n_jobs`` threads (each tree seeded: the same trees), but
+    also *sums* their probabilities from several threads, in the order they finish: the last
+    bits of a client's probability then change from run to run, and so may a threshold, a
+    tie and the chosen model. Summing in tree order costs little: prediction is the cheap
+    half.
+    """
+
+    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        fit_jobs, self.n_jobs = self.n_jobs, 1
+        try:
+            return super().predict_proba(X)
+        finally:
+            self.n_jobs = fit_jobs
+
+
 def make_estimator(
     model: Model,
     strategy: Strategy,
@@ -250,7 +268,7 @@ def make_estimator(
             max_iter=2000, class_weight="balanced" if balanced else None, **params
         )
     if model == "random_forest":
-        return RandomForestClassifier(
+        return ReproducibleForest(
             class_weight="balanced_subsample" if balanced else None,
             random_state=seed,
             n_jobs=n_jobs,
@@ -278,8 +296,10 @@ def make_estimator(
             n_jobs=n_jobs,
             verbose=-1,
             # Column-wise histograms: same trees, half the time on a few hundred features
-            # (LightGBM's own row/column probe picks wrong here).
+            # (LightGBM's own row/column probe picks wrong here, and its choice depends on
+            # timing). ``deterministic`` makes the trees the same bytes at every run.
             force_col_wise=True,
+            deterministic=True,
             **params,
         )
     raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
