@@ -80,6 +80,7 @@ def world_settings(tmp: Path, **overrides: Any) -> ApiSettings:
         "interim_dir": root / "interim",
         "features_dir": root / "features",
         "metrics_dir": root / "metrics",
+        "models_dir": root / "models",
         "mlflow_dir": tmp / "mlflow",
         "explanations_file": root / "explanations.parquet",
         "decision_log": tmp / "decisions.sqlite",
@@ -162,8 +163,9 @@ def _build(root: Path) -> World:
     metrics_dir = root / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "data.json").write_text(json.dumps({"origin": "twin"}))
-    (metrics_dir / "train.json").write_text(
-        json.dumps({"test_auc": 0.71, "threshold": scorer.threshold, "model_version": "test"})
+    (root / "models").mkdir()
+    (root / "models" / "summary.json").write_text(
+        json.dumps({"test_auc": 0.71, "threshold": scorer.threshold})
     )
     return World(
         root=root,

@@ -7,7 +7,11 @@ runs are shared by module-scoped fixtures, each test checks one behaviour of the
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -110,7 +114,7 @@ def stage(
         reference_scores=np.clip(rng.normal(30, 8, ROWS), 0, 100),
         current_scores=scores,
         html_path=out / "drift.html",
-        metrics_path=out / "drift.json",
+        metrics_path=out / "metrics" / "drift.json",
         extra={"origin": "test"},
     )
 
@@ -276,8 +280,22 @@ def test_plot_timeline_marks_the_first_alert(stage: drift.DriftRun) -> None:
 # --------------------------------------------------------------------------- the stage
 
 
-def test_stage_writes_the_json_summary(stage: drift.DriftRun) -> None:
-    summary = json.loads(stage.metrics_path.read_text(encoding="utf-8"))
+def _read(path: Path | None) -> Any:
+    assert path is not None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _keys(value: Any) -> set[str]:
+    """Every key of a JSON document, at any depth."""
+    if isinstance(value, dict):
+        return set(value).union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
+
+
+def test_stage_writes_the_json_summary_beside_the_html(stage: drift.DriftRun) -> None:
+    assert stage.summary_path == stage.html_path.with_suffix(".json")
     assert {
         "drifted_share",
         "dataset_drift",
@@ -287,26 +305,93 @@ def test_stage_writes_the_json_summary(stage: drift.DriftRun) -> None:
         "score",
         "psi",
         "timeline",
-        "seconds",
         "origin",
-    } <= set(summary)
+    } <= set(_read(stage.summary_path))
 
 
 def test_stage_summary_gives_method_score_and_flag_per_column(stage: drift.DriftRun) -> None:
-    per_column = json.loads(stage.metrics_path.read_text(encoding="utf-8"))["per_column"]
+    per_column = _read(stage.summary_path)["per_column"]
     assert set(per_column) == set(COLUMNS) and all(
         set(v) >= {"method", "score", "drifted"} for v in per_column.values()
     )
 
 
 def test_stage_summary_gives_the_score_psi(stage: drift.DriftRun) -> None:
-    score = json.loads(stage.metrics_path.read_text(encoding="utf-8"))["score"]
+    score = _read(stage.summary_path)["score"]
     assert score["psi"] == pytest.approx(stage.score["psi"]) and score["psi"] > 0
+
+
+def test_stage_metrics_are_a_few_flat_numbers(stage: drift.DriftRun) -> None:
+    metrics = _read(stage.metrics_path)
+    assert set(metrics) <= set(drift.HEADLINE_KEYS) and len(metrics) <= 6
+    assert all(type(v) in (int, float) for v in metrics.values()), metrics
+    assert metrics["dataset_drift"] == 1 and metrics["columns"] == len(COLUMNS)
+    assert metrics["score_psi"] == pytest.approx(stage.score["psi"], abs=1e-4)
+    assert metrics == stage.metrics
+
+
+def test_stage_outputs_hold_no_duration_version_or_path(stage: drift.DriftRun) -> None:
+    # DVC hashes these files: what changes from run to run has no place in them.
+    for path in (stage.summary_path, stage.metrics_path):
+        text = path.read_text(encoding="utf-8")
+        keys = _keys(json.loads(text))
+        assert not {k for k in keys if k in ("seconds", "latency", "model_version")}, path
+        assert str(stage.html_path.parent) not in text, path
+    assert set(stage.seconds) >= {"report", "timeline", "total"}  # kept for the stage log
+
+
+def test_summary_and_metrics_cannot_share_a_file(reference: pd.DataFrame, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="both go to"):
+        drift.run_drift(
+            reference,
+            reference,
+            SETTINGS,
+            columns=["age"],
+            html_path=tmp_path / "drift.html",
+            metrics_path=tmp_path / "drift.json",
+        )
 
 
 def test_stage_writes_an_offline_html_report(stage: drift.DriftRun) -> None:
     html = stage.html_path.read_text(encoding="utf-8")
     assert len(html) > 10_000 and drift.external_resources(html) == []
+
+
+# What the byte-identity test runs, in this process and in another one.
+_SMALL_REPORT = """
+import sys
+from pathlib import Path
+from credit_scoring import drift
+from test_drift import COLUMNS, SETTINGS, population, shift
+reference = population(400, seed=1)
+current = shift(population(400, seed=2, first_id=200_000), ["age", "income"])
+drift.drift_report(reference, current, COLUMNS, SETTINGS).save_html(Path(sys.argv[1]))
+"""
+
+
+def test_html_report_is_byte_identical_across_runs(tmp_path: Path) -> None:
+    # Evidently draws a fresh uuid per widget and per page; an output DVC hashes must not
+    # change from one run (one process, one hash seed, one directory) to the next.
+    pages = []
+    for run in range(2):
+        page = tmp_path / f"run{run}" / "drift.html"
+        page.parent.mkdir()
+        env = os.environ | {
+            "PYTHONHASHSEED": str(run + 1),
+            "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path]),
+            "PYTHONWARNINGS": "ignore",
+        }
+        subprocess.run(
+            [sys.executable, "-c", _SMALL_REPORT, str(page)],
+            cwd=page.parent,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        pages.append(page.read_bytes())
+    assert len(pages[0]) > 10_000 and pages[0] == pages[1]
+    ids = drift._UUID7.findall(pages[0].decode("utf-8"))
+    assert ids and all(i.startswith("00000000-0000-7000-8000-") for i in ids)
 
 
 # --------------------------------------------------------------------------- settings and data

@@ -21,6 +21,7 @@ from credit_scoring.explain import (
     counterfactual,
     load_explanation,
     precompute_explanations,
+    run_explain,
 )
 from credit_scoring.explain._model import fitted_copies
 from credit_scoring.explain.counterfactual import _assemble, _history
@@ -290,12 +291,19 @@ def test_precomputed_lookup_equals_the_on_demand_explanation(
 # --------------------------------------------------------------------------- the stage
 
 
-def test_explain_stage_writes_the_outputs_the_report_reads(twin: dict[str, Any]) -> None:
-    import matplotlib.pyplot as plt
+def _keys(value: Any) -> set[str]:
+    """Every key of a JSON document, at any depth."""
+    if isinstance(value, dict):
+        return set(value).union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
 
-    from credit_scoring.explain import load_report, run_explain
 
-    root = twin["root"]
+@pytest.fixture(scope="module")
+def stage_run(twin: dict[str, Any]) -> dict[str, Any]:
+    """The explain stage on the small twin, without test predictions (fairness in-sample)."""
+    root = twin["root"] / "stage"
     params = {
         "sample_rows": 150,
         "top_features": 8,
@@ -305,22 +313,72 @@ def test_explain_stage_writes_the_outputs_the_report_reads(twin: dict[str, Any])
     summary = run_explain(
         params,
         scorer=twin["scorer"],
-        features_dir=root / "features",
+        features_dir=twin["root"] / "features",
         models_dir=root / "no-models",
         interim_dir=twin["interim"],
         out_dir=root / "explain",
         metrics_dir=root / "metrics",
+        logs_dir=root / "logs",
     )
-    written = json.loads((root / "metrics" / "explain.json").read_text(encoding="utf-8"))
-    assert written["top_features"][0]["feature"] == summary["top_features"][0]["feature"]
+    return {"root": root, "summary": summary}
+
+
+def test_explain_stage_writes_the_outputs_the_report_reads(
+    twin: dict[str, Any], stage_run: dict[str, Any]
+) -> None:
+    import matplotlib.pyplot as plt
+
+    from credit_scoring.explain import load_report
+
+    root, summary = stage_run["root"], stage_run["summary"]
+    written = json.loads((root / "explain" / "summary.json").read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(summary))
     assert len(written["top_features"]) == 8
-    assert {"stability", "fairness", "latency", "examples"} <= set(written)
+    assert {"stability", "fairness", "examples", "production"} <= set(written)
     assert written["fairness"]["sensitive_features_in_model"] == ["CODE_GENDER"]
     assert "in-sample" in written["fairness"]["source"]  # no test predictions given
-    report = load_report(root / "explain", root / "metrics")
+    report = load_report(root / "explain")
     for decision_name in report.examples:
         assert report.example_markdown(decision_name).startswith("**Client ")
     plt.close(report.plot_beeswarm(5))
     assert load_explanation(
         int(twin["production"].index[0]), root / "explain" / "explanations.parquet"
     )
+
+
+def test_explain_metrics_are_a_few_flat_numbers(stage_run: dict[str, Any]) -> None:
+    from credit_scoring.explain.stage import HEADLINE_KEYS
+
+    root = stage_run["root"]
+    metrics = json.loads((root / "metrics" / "explain.json").read_text(encoding="utf-8"))
+    assert set(metrics) <= set(HEADLINE_KEYS) and len(metrics) <= 8
+    assert all(type(v) in (int, float) for v in metrics.values()), metrics
+    # SHAP values add up to the log-odds: the check is exact up to float noise.
+    assert metrics["shap_additivity_max_error"] < 1e-6
+    assert 0 < metrics["top1_share"] <= metrics["top3_share"] <= 1
+    assert metrics["gender_refusal_gap"] == pytest.approx(
+        stage_run["summary"]["fairness"]["gaps"]["gender"]["refusal_rate"]["difference"], abs=1e-4
+    )
+
+
+def test_explain_outputs_hold_no_duration_version_or_path(stage_run: dict[str, Any]) -> None:
+    # DVC hashes every one of these files: what changes from run to run has no place in them.
+    root = stage_run["root"]
+    written = [*(root / "explain").rglob("*.json"), root / "metrics" / "explain.json"]
+    assert {p.name for p in written} >= {"summary.json", "examples.json", "explain.json"}
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        assert not _keys(json.loads(text)) & {"seconds", "latency", "model_version"}, path
+        assert str(root) not in text and "unregistered" not in text, path
+    for path in (root / "explain").glob("*.csv"):
+        header = path.read_text(encoding="utf-8").splitlines()[0]
+        assert "seconds" not in header and "latency" not in header, path
+
+
+def test_explain_stage_logs_latency_durations_and_version(stage_run: dict[str, Any]) -> None:
+    from credit_scoring import runlog
+
+    logged = runlog.read("explain", stage_run["root"] / "logs")
+    assert logged["model_version"] == "unregistered"
+    assert logged["latency"]["clients"] == 5 and "p50_ms" in logged["latency"]["on_demand"]
+    assert {"global", "examples", "total"} <= set(logged["seconds"])

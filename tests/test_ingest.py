@@ -513,9 +513,9 @@ def test_data_stage_metrics_flag_the_empty_table(tiny_kaggle_dir: Path, tmp_path
     params = {"source": "real", "twin": {"clients": 300, "seed": 3, "drift": 1.0}}
     metrics_file = tmp_path / "metrics" / "data.json"
     prepare(params, tiny_kaggle_dir, tmp_path / "interim", metrics_file, progress=False)
-    tables = json.loads(metrics_file.read_text(encoding="utf-8"))["tables"]
-    assert tables["previous_application"]["rows"] == 0
-    assert {name for name, t in tables.items() if t["empty"]} == {"previous_application"}
+    summary = json.loads((tmp_path / "interim" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["tables"]["previous_application"]["rows"] == 0
+    assert summary["empty_tables"] == ["previous_application"]
 
 
 def test_header_without_a_final_line_break_is_an_empty_table(tiny_kaggle_dir: Path) -> None:

@@ -205,7 +205,7 @@ def _fold_results(costs: dict[str, list[float]], aucs: dict[str, list[float]]):
 
 def test_a_near_tie_on_cost_goes_to_the_better_auc() -> None:
     results, details = _fold_results(
-        {"random_forest": [0.480, 0.500, 0.490], "lightgbm": [0.485, 0.498, 0.494]},
+        {"random_forest": [0.480, 0.500, 0.490], "lightgbm": [0.486, 0.496, 0.494]},
         {"random_forest": [0.760, 0.770, 0.765], "lightgbm": [0.790, 0.795, 0.792]},
     )
     table = selection_table(results, details, "cost")

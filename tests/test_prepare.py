@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from credit_scoring.data.prepare import choose_source, ensure_twin, prepare
+from credit_scoring.data.prepare import choose_source, data_origin, ensure_twin, prepare
 from credit_scoring.data.twin import MANIFEST_FILE, TwinConfig
 
 SMALL = TwinConfig(clients=300, seed=3, drift=1.0)
@@ -60,6 +60,16 @@ def test_prepare_records_origin_and_oracle_in_the_metrics(tmp_path):
     prepare(params, tmp_path / "raw", tmp_path / "interim", metrics_file, progress=False)
     metrics = json.loads(metrics_file.read_text())
     assert metrics["origin"] == "twin"
-    assert 0.5 < metrics["twin"]["oracle_auc"] <= 1.0
-    assert metrics["tables"]["application_train"]["rows"] == 300
+    assert 0.5 < metrics["oracle_auc"] <= 1.0
+    assert metrics["clients"] == 300
+    assert len(metrics) <= 5  # the headline only: the detail is in the summary
+
+
+def test_prepare_writes_the_summary_the_reports_read(tmp_path):
+    params = {"source": "auto", "twin": {"clients": 300, "seed": 3, "drift": 1.0}}
+    prepare(params, tmp_path / "raw", tmp_path / "interim", tmp_path / "data.json", progress=False)
+    summary = data_origin(tmp_path / "interim" / "summary.json")
+    assert summary["origin"] == "twin" and summary["twin"]["config"]["seed"] == 3
+    assert summary["tables"]["application_train"]["rows"] == 300
+    assert summary["tables"]["bureau"]["columns"] == 17 and summary["empty_tables"] == []
     assert (tmp_path / "interim" / "bureau_balance.parquet").is_file()

@@ -31,7 +31,7 @@ RENDERED = QUARTO["project"]["render"]
 QMD_PAGES = [p for p in RENDERED if p.endswith(".qmd")]
 VAR = re.compile(r"\{\{<\s*var\s+([\w.]+)\s*>\}\}")
 INCLUDE = re.compile(r"\{\{<\s*include\s+rapports/_inclus/([\w.-]+)\.md\s*>\}\}")
-GENERATED = {"synthese", "comparaison", "profil", "tableau-de-bord"}
+GENERATED = {"synthese", "comparaison", "selection", "profil", "tableau-de-bord"}
 # Where the pictures of the site's own pages come from: the executed notebooks, the screenshots.
 PIPELINE_FIGURES = ("rapports/figures/", "images/dashboard/")
 NOTEBOOKS = {
@@ -54,6 +54,15 @@ def _text(page: Path) -> str:
 
 def _metrics(root: Path, name: str) -> dict:
     return json.loads((root / "data" / "metrics" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+#: The full summaries of the explain and drift stages (their metrics hold headline figures).
+SUMMARIES = {"explain": "explain/summary.json", "drift": "drift.json"}
+
+
+def _summary(root: Path, name: str) -> dict:
+    path = root / "data" / "reports" / SUMMARIES[name]
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- fast unit tests
@@ -245,6 +254,67 @@ def test_profile_comparison_measures_the_data_against_the_real_sample():
     assert 30 < row["médiane (réel)"] < 55
 
 
+def test_explain_and_drift_variables_come_from_the_full_summaries(tmp_path):
+    reports, metrics = tmp_path / "reports", tmp_path / "metrics"
+    (reports / "explain").mkdir(parents=True)
+    metrics.mkdir()
+    gap = {"difference": 0.031, "ratio": 0.8, "highest": "hommes", "lowest": "femmes"}
+    explain = {
+        "sample_rows": 200,
+        "features": 40,
+        "top_features": [{"label": "Score externe", "share": 0.2}],
+        "gain_shap_rank_overlap": 0.7,
+        "stability": {"top_k": 10, "overlap_mean": 0.9, "always_top": ["A"]},
+        "production": {"clients": 300, "decision_shares": {"grant": 0.8, "review": 0.1}},
+        "fairness": {
+            "sensitive_features_in_model": [],
+            "gaps": {"gender": {"refusal_rate": gap}},
+            "overall": {"refusal_rate": 0.1},
+        },
+    }
+    drift = {
+        "columns": 20,
+        "drifted_columns": 7,
+        "drifted_share": 0.35,
+        "alert_share": 0.3,
+        "dataset_drift": True,
+        "psi_significant": ["A"],
+        "sampled": {"reference_rows": 1000, "current_rows": 300},
+        "score": {
+            "psi": 0.12,
+            "reading": "à surveiller",
+            "mean_reference": 30.0,
+            "mean_current": 33.0,
+        },
+        "timeline": {"months": 3, "alert_month": 2},
+    }
+    (reports / "explain" / "summary.json").write_text(json.dumps(explain), encoding="utf-8")
+    (reports / "drift.json").write_text(json.dumps(drift), encoding="utf-8")
+    # The headline files alone would not do: the pages quote the detail.
+    (metrics / "explain.json").write_text(json.dumps({"top1_share": 0.2}), encoding="utf-8")
+    (metrics / "drift.json").write_text(json.dumps({"columns": 20}), encoding="utf-8")
+    variables = site.site_variables(
+        metrics_dir=metrics,
+        params_file=tmp_path / "none.yaml",
+        models_dir=tmp_path / "none",
+        interim_dir=tmp_path / "none",
+        reports_dir=reports,
+    )
+    assert variables["explain"]["top1"] == "Score externe"
+    assert variables["explain"]["gender_refusal_rate_gap"] == percent(0.031, 1)
+    assert variables["drift"]["drifted_columns"] == 7
+    assert variables["drift"]["alert_month"] == "au mois 2 sur 3"
+    assert not [k for k in variables["explain"] if "latency" in k]
+
+
+def test_no_page_quotes_a_timing():
+    # A duration differs at every run and on every machine: no output holds one to quote.
+    for page in QMD_PAGES:
+        text = (paths.ROOT / page).read_text(encoding="utf-8")
+        quoted = [k for k in VAR.findall(text) if re.search(r"latency|seconds|_ms\b", k)]
+        assert quoted == [], f"{page}: {quoted}"
+
+
 # --------------------------------------------------------------------------- the rendered site
 
 
@@ -280,8 +350,8 @@ def test_site_says_the_figures_come_from_the_twin(pipeline_run):
 def test_home_page_numbers_equal_the_metrics(pipeline_run):
     data = _metrics(pipeline_run, "data")
     train = _metrics(pipeline_run, "train")
-    drift = _metrics(pipeline_run, "drift")
-    explain = _metrics(pipeline_run, "explain")
+    drift = _summary(pipeline_run, "drift")
+    explain = _summary(pipeline_run, "explain")
     home = _text(pipeline_run / "site" / "index.html")
     expected = [
         number(data["tables"]["application_train"]["rows"]),
@@ -337,15 +407,36 @@ def test_method_pages_quote_the_parameters(pipeline_run):
 
 
 def test_fairness_and_drift_pages_quote_their_metrics(pipeline_run):
-    explain = _metrics(pipeline_run, "explain")
+    explain = _summary(pipeline_run, "explain")
     gap = explain["fairness"]["gaps"]["gender"]["refusal_rate"]
     equity = _text(pipeline_run / "site" / "equite.html")
     assert percent(gap["difference"], 1) in equity and number(gap["ratio"], 2) in equity
-    drift = _metrics(pipeline_run, "drift")
+    drift = _summary(pipeline_run, "drift")
     page = _text(pipeline_run / "site" / "derive.html")
     assert f"{drift['drifted_columns']} variables sur {drift['columns']}" in page
     if drift.get("score"):
         assert number(drift["score"]["psi"], 3) in page
+
+
+def _json_keys(value: object) -> set[str]:
+    if isinstance(value, dict):
+        return set(value).union(*(_json_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_json_keys(v) for v in value))
+    return set()
+
+
+@pytest.mark.parametrize(("stage", "most"), [("explain", 8), ("drift", 6)])
+def test_explain_and_drift_metrics_are_headline_numbers(pipeline_run, stage, most):
+    metrics = _metrics(pipeline_run, stage)
+    assert len(metrics) <= most and all(type(v) in (int, float) for v in metrics.values())
+    for path in (
+        pipeline_run / "data" / "metrics" / f"{stage}.json",
+        pipeline_run / "data" / "reports" / SUMMARIES[stage],
+    ):
+        text = path.read_text(encoding="utf-8")
+        assert not _json_keys(json.loads(text)) & {"seconds", "latency", "model_version"}, path
+        assert str(pipeline_run) not in text, path
 
 
 def test_data_page_compares_the_twin_with_the_real_profile(pipeline_run):

@@ -122,15 +122,14 @@ def features_build() -> None:
     """The [bold]features[/] stage: train and production feature tables, and their dictionary."""
     from credit_scoring.config import load_params
     from credit_scoring.features import EngineSettings, build_feature_tables
+    from credit_scoring.features.build import headline
 
     params = load_params("features")
     settings = EngineSettings(threads=params["threads"], memory_limit_mb=params["memory_limit_mb"])
     metrics = build_feature_tables(settings=settings)
     seconds = metrics.pop("seconds")
     runlog.record("features", {"seconds": seconds})
-    per_source = metrics.pop("features_per_source")
-    metrics["history_features"] = sum(n for s, n in per_source.items() if s != "application")
-    _write_metrics("features", metrics)
+    _write_metrics("features", headline(metrics))
     console.print(
         f"{metrics['features']} features for {metrics['rows']['train']:,} training and "
         f"{metrics['rows']['production']:,} production clients in {paths.FEATURES_DIR} "

@@ -46,7 +46,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 from scipy import stats
 
-from credit_scoring import paths
+from credit_scoring import paths, runlog
 from credit_scoring.labels import label, number, percent
 
 CLIENT_ID = "SK_ID_CURR"
@@ -119,7 +119,7 @@ _EXTERNAL = re.compile(
 # Evidently 0.7 stamps every widget with a fresh uuid7 and the page with a random
 # ``metric_<uuid4>`` variable: the same report would differ at each run.
 _UUID7 = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
-_DASHBOARD_ID = re.compile(r"\bmetric_[0-9a-f]{32}\b")
+_DASHBOARD_ID = re.compile(r"metric_[0-9a-f]{32}\b")
 #: The snapshot's timestamp: a fixed one, or Evidently takes the clock's (the HTML does not
 #: show it, but the snapshot's results would differ from run to run).
 REPORT_TIMESTAMP = datetime(2000, 1, 1)
@@ -538,8 +538,16 @@ class DriftResult:
 
 
 def _number(value: Any) -> float | None:
-    """A float for JSON, ``None`` for a missing value (JSON has no NaN)."""
-    return None if pd.isna(value) else float(value)
+    """A float for JSON to 12 significant digits, ``None`` for a missing value (no NaN in JSON).
+
+    Evidently sums the categories of a column in the order of a Python ``set``, which the
+    process's hash seed decides: the last bits of a score change from run to run. Twelve
+    digits keep the score and drop that noise.
+
+    >>> _number(0.03756430028054064), _number(0.037564300280540544), _number(float("nan"))
+    (0.0375643002805, 0.0375643002805, None)
+    """
+    return None if pd.isna(value) else float(f"{float(value):.12g}")
 
 
 def _dataset(frame: pd.DataFrame, columns: Sequence[str], numerical: Sequence[str]) -> Any:
@@ -1064,9 +1072,58 @@ def alert_month(timeline: pd.DataFrame) -> int | None:
 # --------------------------------------------------------------------------- the stage
 
 
+#: The headline figures of ``data/metrics/drift.json``, at most: what ``dvc metrics diff`` shows.
+HEADLINE_KEYS: tuple[str, ...] = (
+    "columns",
+    "drifted_columns",
+    "drifted_share",
+    "dataset_drift",
+    "psi_significant",
+    "score_psi",
+)
+
+
+def headline_metrics(summary: Mapping[str, Any]) -> dict[str, int | float]:
+    """The few figures of a drift summary worth comparing between runs, flat and numeric.
+
+    ``dataset_drift`` is the alert flag as 0 or 1; ``psi_significant`` counts the columns of
+    PSI at or above 0.25; ``score_psi`` (the PSI of the risk score) is absent when no model
+    scored the two sides. Shares and PSI are rounded to 4 decimals: enough to read a change,
+    few enough to read at a glance.
+
+    Examples
+    --------
+    >>> m = headline_metrics({"columns": 20, "drifted_columns": 7, "drifted_share": 0.35,
+    ...     "dataset_drift": True, "psi_significant": ["A", "B"], "score": {"psi": 0.123456}})
+    >>> m["dataset_drift"], m["psi_significant"], m["score_psi"], len(m)
+    (1, 2, 0.1235, 6)
+    """
+    out: dict[str, int | float] = {
+        "columns": int(summary["columns"]),
+        "drifted_columns": int(summary["drifted_columns"]),
+        "drifted_share": round(float(summary["drifted_share"]), 4),
+        "dataset_drift": int(bool(summary["dataset_drift"])),
+        "psi_significant": len(summary.get("psi_significant", [])),
+    }
+    score = summary.get("score")
+    if score:
+        out["score_psi"] = round(float(score["psi"]), 4)
+    return out
+
+
 @dataclass
 class DriftRun:
-    """Everything the ``drift`` stage computed, and where it wrote it."""
+    """Everything the ``drift`` stage computed, and where it wrote it.
+
+    Attributes
+    ----------
+    summary
+        The full summary, written to ``summary_path`` (what the site reads).
+    metrics
+        Its headline figures (:func:`headline_metrics`), written to ``metrics_path``.
+    seconds
+        Wall time per step: for the stage log, written to no output.
+    """
 
     report: DriftResult
     psi: pd.DataFrame
@@ -1076,6 +1133,9 @@ class DriftRun:
     html_path: Path
     metrics_path: Path
     columns: list[str] = field(default_factory=list)
+    summary_path: Path | None = None
+    metrics: dict[str, int | float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def run_drift(
@@ -1090,6 +1150,7 @@ def run_drift(
     html_path: Path = paths.REPORTS_DIR / "drift.html",
     metrics_path: Path = paths.METRICS_DIR / "drift.json",
     extra: Mapping[str, Any] | None = None,
+    summary_path: Path | None = None,
 ) -> DriftRun:
     """The ``drift`` stage: Evidently report, PSI table, score drift and monthly timeline.
 
@@ -1108,14 +1169,18 @@ def run_drift(
     labels
         French names of the columns (default: :func:`credit_scoring.labels.label`).
     html_path, metrics_path
-        Where the HTML report and the JSON summary go.
+        Where the HTML report and the headline figures (:func:`headline_metrics`) go.
     extra
-        More entries for the JSON summary (the data origin, the model version).
+        More entries for the JSON summary (the data origin, where the columns come from).
+        Nothing that changes from run to run on the same inputs (a duration, a registry
+        version): every file written here is hashed by DVC.
+    summary_path
+        Where the full JSON summary goes; default: ``drift.json`` beside ``html_path``.
 
     Returns
     -------
     DriftRun
-        The results, and the summary written to ``metrics_path``.
+        The results, the summary and headline figures written, and the durations.
     """
     if not isinstance(settings, DriftSettings):
         settings = DriftSettings.from_params(settings)
@@ -1167,10 +1232,14 @@ def run_drift(
     if "score moyen" in timeline:
         summary["timeline"]["mean_score"] = [float(v) for v in timeline["score moyen"]]
     summary["settings"] = asdict(settings)
-    summary["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    metrics = headline_metrics(summary)
+    summary_path = Path(summary_path or Path(html_path).with_suffix(".json"))
     metrics_path = Path(metrics_path)
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    if summary_path.resolve() == metrics_path.resolve():
+        raise ValueError(f"the summary and the headline figures would both go to {metrics_path}")
+    for path, content in ((summary_path, summary), (metrics_path, metrics)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(content, indent=2, ensure_ascii=False), encoding="utf-8")
     return DriftRun(
         report=report,
         psi=psi,
@@ -1180,6 +1249,9 @@ def run_drift(
         html_path=Path(html_path),
         metrics_path=metrics_path,
         columns=columns,
+        summary_path=summary_path,
+        metrics=metrics,
+        seconds={"evidently_report": report.seconds, **seconds},
     )
 
 
@@ -1356,7 +1428,11 @@ def plot_timeline(timeline: pd.DataFrame, alert_share: float) -> Figure:
 
 @dataclass
 class DriftStage:
-    """The ``drift`` stage's run and what its report says about how it was made."""
+    """The ``drift`` stage's run and what its report says about how it was made.
+
+    ``model_version`` is the champion's registry version, for the stage log only: it changes
+    at every training run, so the report does not show it.
+    """
 
     run: DriftRun
     settings: DriftSettings
@@ -1396,6 +1472,9 @@ def run_stage(
         French labels of the columns, for the tables.
     origin
         ``twin`` or ``real``, written to the summary.
+
+    The champion's registry version and the durations go to the stage log
+    (``data/logs/drift.json``), not to the outputs.
     """
     settings = params if isinstance(params, DriftSettings) else DriftSettings.from_params(params)
     scorer = None
@@ -1446,7 +1525,14 @@ def run_stage(
         reference_scores=reference_scores,
         current_scores=current_scores,
         labels=labels,
-        extra={"origin": origin, "model_version": model_version, "columns_from": columns_from},
+        extra={"origin": origin, "columns_from": columns_from},
+    )
+    runlog.record(
+        "drift",
+        {
+            "model_version": model_version,
+            "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
+        },
     )
     return DriftStage(
         run=run,

@@ -30,24 +30,36 @@ def read_interim(table: str, interim_dir: Path = paths.INTERIM_DIR, **kwargs: An
     return pd.read_parquet(interim_dir / f"{table}.parquet", **kwargs)
 
 
-def origin_statement(data_metrics: dict[str, Any]) -> str:
-    """One French sentence saying which data a report ran on.
+def origin_statement(data_summary: dict[str, Any]) -> str:
+    """One French sentence saying which data a report ran on, and which history tables, if
+    any, came with no rows (their features are missing for every client).
 
     >>> origin_statement({"origin": "real", "tables": {}})
     'Données : fichiers Kaggle réels « Home Credit Default Risk ».'
+    >>> origin_statement({"origin": "real", "empty_tables": ["bureau"]}).split(". ")[1][:34]
+    'Table sans aucune ligne : `bureau`'
     >>> print(origin_statement({"origin": "twin", "twin": {"config": {"seed": 1, "clients": 3000,
     ...     "drift": 1.0}}}))  # doctest: +ELLIPSIS
     Données : **jumeau de données**, des clients synthétiques (graine 1, 3 000 demandes...
     """
-    if data_metrics["origin"] == "real":
-        return "Données : fichiers Kaggle réels « Home Credit Default Risk »."
-    config = data_metrics["twin"]["config"]
-    return (
-        "Données : **jumeau de données**, des clients synthétiques (graine "
-        f"{config['seed']}, {number(config['clients'])} demandes d'entraînement, dérive de "
-        f"production {number(config['drift'], 1)}) générés par le projet. Aucune ligne réelle : "
-        "les chiffres ci-dessous décrivent ce jumeau, pas une clientèle réelle."
-    )
+    if data_summary["origin"] == "real":
+        text = "Données : fichiers Kaggle réels « Home Credit Default Risk »."
+    else:
+        config = data_summary["twin"]["config"]
+        text = (
+            "Données : **jumeau de données**, des clients synthétiques (graine "
+            f"{config['seed']}, {number(config['clients'])} demandes d'entraînement, dérive de "
+            f"production {number(config['drift'], 1)}) générés par le projet. Aucune ligne "
+            "réelle : les chiffres ci-dessous décrivent ce jumeau, pas une clientèle réelle."
+        )
+    empty = data_summary.get("empty_tables", [])
+    if empty:
+        names = ", ".join(f"`{t}`" for t in empty)
+        text += (
+            f" Table{'s' if len(empty) > 1 else ''} sans aucune ligne : {names} (aucun client "
+            "n'a cet historique : ses variables manquent pour tous)."
+        )
+    return text
 
 
 def target_summary(train: pd.DataFrame) -> pd.DataFrame:

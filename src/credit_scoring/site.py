@@ -87,15 +87,10 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def data_variables(
-    data: Mapping[str, Any],
-    train: Mapping[str, Any] | None,
-    ingest: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The ``data`` variables: origin, row counts, default rate, twin settings (``ingest``:
-    the validation report ``ingest.json``, for the columns and missing shares)."""
+def data_variables(data: Mapping[str, Any], train: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``data`` variables, from the data stage's summary: origin, row counts, default
+    rate, twin settings."""
     tables = data["tables"]
-    application = (ingest or {}).get("tables", {}).get("application_train", {})
     twin = data["origin"] == "twin"
     out: dict[str, Any] = {
         "origin": "jumeau de données (synthétique)" if twin else "fichiers Kaggle réels",
@@ -111,10 +106,8 @@ def data_variables(
         "test_rows": number(tables["application_test"]["rows"]),
         "total_rows": number(sum(t["rows"] for t in tables.values())),
         "tables": len(tables),
-        "train_columns": application.get("columns", "—"),
-        "train_missing": percent(application["missing_share"])
-        if "missing_share" in application
-        else "—",
+        "train_columns": tables["application_train"]["columns"],
+        "train_missing": percent(tables["application_train"]["missing_share"]),
     }
     if twin:
         t = data["twin"]
@@ -233,7 +226,11 @@ def train_variables(m: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def explain_variables(m: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``explain`` variables, from ``explain.json``."""
+    """The ``explain`` variables, from the stage's ``summary.json``.
+
+    No latency: it differs from run to run and machine to machine, so no stage output holds
+    it (``make bench`` measures it).
+    """
     top = m["top_features"]
     out: dict[str, Any] = {
         "sample_rows": number(m["sample_rows"]),
@@ -250,10 +247,6 @@ def explain_variables(m: Mapping[str, Any]) -> dict[str, Any]:
     }
     for d, share in m["production"]["decision_shares"].items():
         out[f"share_{d}"] = percent(share, 1)
-    lat = m.get("latency", {})
-    if lat:
-        out["latency_on_demand_ms"] = number(lat["on_demand"]["p50_ms"], 1)
-        out["latency_lookup_ms"] = number(lat["lookup"]["p50_ms"], 2)
     f = m["fairness"]
     out["gender_in_model"] = "oui" if f["sensitive_features_in_model"] else "non"
     gaps = f.get("gaps", {})
@@ -274,7 +267,7 @@ def explain_variables(m: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def drift_variables(m: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``drift`` variables, from ``drift.json``."""
+    """The ``drift`` variables, from the stage's full summary ``data/reports/drift.json``."""
     out: dict[str, Any] = {
         "columns": m["columns"],
         "drifted_columns": m["drifted_columns"],
@@ -315,6 +308,7 @@ def site_variables(
     params_file: Path = paths.PARAMS_FILE,
     models_dir: Path = paths.MODELS_DIR,
     interim_dir: Path = paths.INTERIM_DIR,
+    reports_dir: Path = paths.REPORTS_DIR,
 ) -> dict[str, Any]:
     """The display strings the pages quote, from the stages' outputs and ``params.yaml``.
 
@@ -324,10 +318,9 @@ def site_variables(
     metrics_dir = Path(metrics_dir)
     train = _read_json(Path(models_dir) / "summary.json")
     variables: dict[str, Any] = {}
-    data = _read_json(metrics_dir / "data.json")
+    data = _read_json(Path(interim_dir) / "summary.json")
     if data is not None:
-        ingest = _read_json(Path(interim_dir) / "ingest.json")
-        variables["data"] = data_variables(data, train, ingest)
+        variables["data"] = data_variables(data, train)
     features = _read_json(metrics_dir / "features.json")
     if features is not None:
         variables["features"] = {
@@ -348,10 +341,11 @@ def site_variables(
         variables["params"] = params_variables(params)
     if train is not None:
         variables["train"] = train_variables(train)
-    explain = _read_json(metrics_dir / "explain.json")
+    # The full summaries, not the headline figures of data/metrics/.
+    explain = _read_json(Path(reports_dir) / "explain" / "summary.json")
     if explain is not None:
         variables["explain"] = explain_variables(explain)
-    drift = _read_json(metrics_dir / "drift.json")
+    drift = _read_json(Path(reports_dir) / "drift.json")
     if drift is not None:
         variables["drift"] = drift_variables(drift)
     return variables

@@ -138,12 +138,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             reference_scores=reference_scores,
             current_scores=current_scores,
             html_path=Path(tmp) / "drift.html",
-            metrics_path=Path(tmp) / "drift.json",
+            metrics_path=Path(tmp) / "metrics.json",
         )
         figures["html_mb"] = (Path(tmp) / "drift.html").stat().st_size / 1e6
     figures["stage_seconds"] = time.perf_counter() - t
     figures["stage_cpu_seconds"] = time.process_time() - cpu
-    figures["steps_seconds"] = run.summary["seconds"]
+    figures["steps_seconds"] = run.seconds
     figures["sampled"] = run.summary["sampled"]
     figures["drifted_share"] = run.summary["drifted_share"]
     figures["dataset_drift"] = run.summary["dataset_drift"]
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     print(f"read                 {figures['read_seconds']:6.1f} s")
     print(f"import evidently     {figures['import_evidently_seconds']:6.1f} s")
-    for step, seconds in run.summary["seconds"].items():
+    for step, seconds in run.seconds.items():
         print(f"{step:<20} {seconds:6.1f} s")
     print(
         f"stage (wall / CPU)   {figures['stage_seconds']:6.1f} s / "

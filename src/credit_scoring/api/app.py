@@ -127,7 +127,7 @@ _FEATURE = {404: {"model": ErrorOut, "description": "Not a numeric feature of th
 #: Largest page of GET /v1/clients.
 MAX_PAGE = 1000
 
-#: Key figures of data/metrics/train.json shown on the model card.
+#: Key figures of the train stage's summary (data/models/summary.json) shown on the card.
 CARD_METRICS = (
     "champion",
     "cv_auc",
@@ -673,10 +673,10 @@ def create_app(
     @v1.get("/model", tags=["model"], summary="The model card", response_model=ModelCardOut)
     def model_card(service: Service) -> dict[str, Any]:
         """The served model: version, threshold, review band, key metrics of its training
-        run (from ``data/metrics/train.json``), data origin (twin or real) and features."""
+        run (from ``data/models/summary.json``), data origin (twin or real) and features."""
         scorer = service.scorer
         low, high = scorer.review_band
-        metrics = _read_json(Path(settings.metrics_dir) / "train.json")
+        metrics = _read_json(Path(settings.models_dir) / "summary.json")
         data = _read_json(Path(settings.metrics_dir) / "data.json") or {}
         origin = data.get("origin")
         labels = _feature_labels()
@@ -702,11 +702,6 @@ def create_app(
                 else None
             ),
             "metrics": ({k: metrics[k] for k in CARD_METRICS if k in metrics} if metrics else None),
-            "metrics_model_version": (
-                str(metrics.get("model_version"))
-                if metrics and "model_version" in metrics
-                else None
-            ),
             "feature_count": len(scorer.features),
             "features": [{"name": f, "label_fr": labels.get(f, f)} for f in scorer.features],
             "production_clients": service.production_clients,

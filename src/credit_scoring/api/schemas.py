@@ -629,8 +629,9 @@ class ModelCardOut(BaseModel):
     decision_rule: str
     data_origin: str | None = Field(description="twin (synthetic) or kaggle (real data).")
     data_note: str | None
-    metrics: dict[str, Any] | None = Field(description="Key metrics of data/metrics/train.json.")
-    metrics_model_version: str | None
+    metrics: dict[str, Any] | None = Field(
+        description="Key metrics of the training run (data/models/summary.json)."
+    )
     feature_count: int
     features: list[FeatureOut]
     production_clients: int | None

@@ -62,7 +62,9 @@ class ApiSettings:
     features_dir
         ``production.parquet``: the features of the production batch (the known clients).
     metrics_dir
-        ``train.json`` (model card metrics) and ``data.json`` (twin or real data).
+        ``data.json`` (twin or real data).
+    models_dir
+        ``summary.json`` of the train stage (the model card's metrics).
     mlflow_dir
         The MLflow store holding the registered model.
     explanations_file
@@ -95,6 +97,7 @@ class ApiSettings:
     interim_dir: Path = field(default_factory=lambda: paths.INTERIM_DIR)
     features_dir: Path = field(default_factory=lambda: paths.FEATURES_DIR)
     metrics_dir: Path = field(default_factory=lambda: paths.METRICS_DIR)
+    models_dir: Path = field(default_factory=lambda: paths.MODELS_DIR)
     mlflow_dir: Path = field(default_factory=lambda: paths.MLFLOW_DIR)
     explanations_file: Path | None = field(default_factory=_explanations_file)
     decision_log: Path = field(default_factory=lambda: paths.DATA_DIR / "decisions.sqlite")

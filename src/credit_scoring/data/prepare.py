@@ -56,6 +56,9 @@ def choose_source(
     return "twin", twin
 
 
+SUMMARY_FILE = "summary.json"
+
+
 def prepare(
     params: dict[str, Any],
     raw_dir: Path = paths.RAW_DIR,
@@ -64,28 +67,44 @@ def prepare(
     *,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Run the ``data`` stage with the ``data`` section of ``params.yaml``; return its metrics."""
+    """Run the ``data`` stage with the ``data`` section of ``params.yaml``; return its summary.
+
+    The summary (origin, each table's rows, columns and missing share, the empty tables, the
+    twin's settings) goes to ``interim_dir/summary.json``, which the reports read; the headline
+    figures (origin, clients, and on the twin its default rate and oracle AUC) go to
+    ``metrics_file``, so that ``dvc metrics show`` reads at a glance. Per-column detail stays
+    in ``ingest.json``.
+    """
     twin_config = TwinConfig(**params["twin"])
     origin, source = choose_source(params["source"], raw_dir, twin_config, progress=progress)
     report = ingest(source, interim_dir).to_dict()
-    # Only the headline figures: columns and missing shares stay in data/interim/ingest.json
-    # (`dvc metrics show` should read at a glance).
-    tables = {name: {"rows": table["rows"]} for name, table in report["tables"].items()}
-    empty = [name for name, table in report["tables"].items() if table["empty"]]
-    metrics: dict[str, Any] = {"origin": origin, "tables": tables, "empty_tables": empty}
+    tables = {
+        name: {k: table[k] for k in ("rows", "empty", "columns", "missing_share")}
+        for name, table in report["tables"].items()
+    }
+    empty = [name for name, table in tables.items() if table["empty"]]
+    summary: dict[str, Any] = {"origin": origin, "tables": tables, "empty_tables": empty}
+    headline: dict[str, Any] = {
+        "origin": origin,
+        "clients": tables["application_train"]["rows"],
+        "production_clients": tables["application_test"]["rows"],
+    }
     if origin == "twin":
         manifest = json.loads((raw_dir / "twin" / MANIFEST_FILE).read_text(encoding="utf-8"))
-        metrics["twin"] = {
+        summary["twin"] = {
             "config": manifest["config"],
             "generator_version": manifest["generator_version"],
             "default_rate": manifest["default_rate"],
             "oracle_auc": manifest["oracle_auc_train"],
         }
+        headline |= {k: summary["twin"][k] for k in ("default_rate", "oracle_auc")}
+    (Path(interim_dir) / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), "utf-8")
     metrics_file.parent.mkdir(parents=True, exist_ok=True)
-    metrics_file.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    return metrics
+    metrics_file.write_text(json.dumps(headline, indent=2), encoding="utf-8")
+    return summary
 
 
-def data_origin(metrics_file: Path = paths.METRICS_DIR / "data.json") -> dict[str, Any]:
-    """What the pipeline ran on (``origin``: ``twin`` or ``real``), from the data metrics."""
-    return json.loads(metrics_file.read_text(encoding="utf-8"))
+def data_origin(summary_file: Path = paths.INTERIM_DIR / SUMMARY_FILE) -> dict[str, Any]:
+    """What the pipeline ran on (``origin``: ``twin`` or ``real``, the tables, the twin's
+    settings), from the data stage's summary."""
+    return json.loads(summary_file.read_text(encoding="utf-8"))

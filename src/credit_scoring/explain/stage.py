@@ -2,8 +2,13 @@
 three example clients with counterfactuals, the fairness audit, and latency.
 
 :func:`run_explain` writes ``data/reports/explain/`` (tables, figures, the precomputed
-explanations) and ``data/metrics/explain.json``; :func:`load_report` reads them back for the
-``04_explain`` notebook.
+explanations and the full summary ``summary.json``) and the headline figures
+``data/metrics/explain.json`` (:func:`headline_metrics`); :func:`load_report` reads them back
+for the ``04_explain`` notebook.
+
+DVC hashes every one of these files, so none holds what changes from run to run on the same
+inputs: the latency, the durations and the champion's registry version go to the stage log
+``data/logs/explain.json`` (:mod:`credit_scoring.runlog`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from credit_scoring import fairness, paths
+from credit_scoring import fairness, paths, runlog
 from credit_scoring.explain import importance as imp
 from credit_scoring.explain.counterfactual import CounterfactualBounds, counterfactual
 from credit_scoring.explain.local import Explainer, Explanation, training_background, waterfall
@@ -40,6 +45,7 @@ CLIENT_ID = "SK_ID_CURR"
 TARGET = "TARGET"
 METRICS_FILE = "explain.json"
 # Files of data/reports/explain/ (load_report reads them back).
+SUMMARY = "summary.json"
 EXPLANATIONS = "explanations.parquet"
 IMPORTANCE = "importance.csv"
 FOLDS = "fold_importance.csv"
@@ -50,6 +56,21 @@ FAIRNESS_RATES = "fairness_rates.csv"
 FAIRNESS_GAPS = "fairness_gaps.csv"
 TRADEOFF = "fairness_tradeoff.csv"
 FIGURES = "figures"
+#: Decimals of the additivity error written: float64 boosters add up to about 1e-12, float32
+#: ones (XGBoost) to about 1e-6; below 1e-4 it is noise, not a wrong explanation.
+ADDITIVITY_DECIMALS = 4
+#: The headline figures of ``data/metrics/explain.json``, at most: what ``dvc metrics diff``
+#: shows between two runs.
+HEADLINE_KEYS: tuple[str, ...] = (
+    "shap_additivity_max_error",
+    "top1_share",
+    "top3_share",
+    "gain_shap_overlap",
+    "stability_overlap_mean",
+    "stability_rank_correlation",
+    "gender_refusal_gap",
+    "age_band_refusal_gap",
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +104,7 @@ class ExplainParams:
     waterfall_features
         Bars of a client's waterfall (the rest grouped in one bar).
     latency_clients
-        Clients timed one at a time for the latency figures.
+        Clients timed one at a time for the latency figures of the stage log (0: not timed).
     seed
         Every sample.
     model_name
@@ -227,8 +248,9 @@ def run_explain(
     out_dir: Path = EXPLAIN_DIR,
     metrics_dir: Path = paths.METRICS_DIR,
     mlflow_dir: Path = paths.MLFLOW_DIR,
+    logs_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the ``explain`` stage; return the summary written to ``metrics_dir/explain.json``.
+    """Run the ``explain`` stage; return the summary written to ``out_dir/summary.json``.
 
     Parameters
     ----------
@@ -244,11 +266,15 @@ def run_explain(
     interim_dir
         The ingested tables (counterfactuals rebuild features from them).
     out_dir
-        Receives the tables, figures and ``explanations.parquet``.
+        Receives the tables, figures, ``explanations.parquet`` and ``summary.json``.
     metrics_dir
-        Receives ``explain.json``; its ``data.json`` tells twin from real data.
+        Receives ``explain.json`` (:func:`headline_metrics`); its ``data.json`` tells twin
+        from real data.
     mlflow_dir
         The registry, when ``scorer`` is not given.
+    logs_dir
+        The stage log's folder (default ``data/logs``): the latency, the durations and the
+        model's registry version, which no output may hold.
     """
     from credit_scoring.features import feature_dictionary
     from credit_scoring.modelling import registry
@@ -283,6 +309,11 @@ def run_explain(
     parts = explainer.engine.per_copy(sample)
     values = np.mean([v for v, _ in parts], axis=0)
     base = np.mean([b for _, b in parts], axis=0)
+    # The contributions must add up to the log-odds they explain: checked on every sampled
+    # client, the first figure a reviewer of the explanations reads.
+    additivity = float(
+        np.max(np.abs(values.sum(axis=1) + base - explainer.engine.margin(sample)), initial=0.0)
+    )
     table = imp.importance_table(
         values, scorer.features, explainer.engine.gain_importance(), labels
     )
@@ -355,10 +386,13 @@ def run_explain(
         explanation = explainer.explain(row, top=p.reasons)[0]
         result = scorer.score_features(row)[0]
         result.reasons = [r.to_dict() for r in explanation.reasons]
-        entry: dict[str, Any] = {"score": result.to_dict(), "explanation": explanation.to_dict()}
+        # The registry version and the search's duration differ from run to run: the API
+        # answers with them, the stage's outputs must not hold them.
+        score = {k: v for k, v in result.to_dict().items() if k != "model_version"}
+        entry: dict[str, Any] = {"score": score, "explanation": explanation.to_dict()}
         if d != "grant":
             cf = counterfactual(scorer, cid, bounds=p.counterfactual, interim_dir=interim_dir)
-            entry["counterfactual"] = cf.to_dict()
+            entry["counterfactual"] = {k: v for k, v in cf.to_dict().items() if k != "seconds"}
         examples[d] = entry
         _save(
             explainer.waterfall(explanation, p.waterfall_features), figures / f"waterfall_{d}.png"
@@ -398,19 +432,22 @@ def run_explain(
         tradeoff.to_csv(out_dir / TRADEOFF)
     seconds["fairness"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    latency = measure_latency(explainer, production, store, p.latency_clients, p.seed)
-    seconds["latency"] = time.perf_counter() - t0
+    latency = None
+    if p.latency_clients > 0:
+        t0 = time.perf_counter()
+        latency = measure_latency(explainer, production, store, p.latency_clients, p.seed)
+        seconds["latency"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - started
 
     summary: dict[str, Any] = {
-        "model_version": scorer.model_version,
         "model_copies": len(explainer.engine.copies),
         "model_kind": sorted(set(explainer.engine.kinds)),
         "explained_output": "raw log-odds of the booster, mean over the calibrated copies",
         "features": len(scorer.features),
         "sample_rows": len(sample),
         "base_value": float(np.mean(base)),
+        # Rounded: the error is float noise, which may differ between machines.
+        "additivity_max_error": round(additivity, ADDITIVITY_DECIMALS),
         "top_features": [
             {
                 "feature": str(name),
@@ -445,17 +482,79 @@ def run_explain(
             **result_audit.to_dict(),
             "tradeoff": None if tradeoff is None else tradeoff.to_dict("index"),
         },
-        "latency": latency,
         "settings": _jsonable(asdict(p)),
-        "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }
     origin = Path(metrics_dir) / "data.json"
     if origin.exists():
         summary["origin"] = json.loads(origin.read_text(encoding="utf-8")).get("origin")
-    (metrics_dir / METRICS_FILE).write_text(
+    (out_dir / SUMMARY).write_text(
         json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
     )
+    (metrics_dir / METRICS_FILE).write_text(
+        json.dumps(headline_metrics(summary), indent=2), encoding="utf-8"
+    )
+    runlog.record(
+        "explain",
+        {
+            "model_version": scorer.model_version,
+            "latency": latency,
+            "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        },
+        logs_dir,
+    )
     return summary
+
+
+def _rounded(value: Any, decimals: int = 4) -> float | None:
+    """A float for the metrics file, ``None`` for a missing or non-finite one (JSON has no NaN)."""
+    if value is None or not np.isfinite(float(value)):
+        return None
+    return round(float(value), decimals)
+
+
+def headline_metrics(summary: dict[str, Any]) -> dict[str, float]:
+    """The few figures of the explain summary worth comparing between runs, flat and numeric.
+
+    - ``shap_additivity_max_error``: the largest gap between a sampled client's log-odds and its
+      base value plus contributions (0 up to float noise);
+    - ``top1_share``, ``top3_share``: share of the total mean |SHAP| of the first and of the
+      first three features;
+    - ``gain_shap_overlap``: share of the SHAP top-k also in the gain's top-k;
+    - ``stability_overlap_mean``, ``stability_rank_correlation``: how much the top-k moves
+      between the fold models;
+    - ``gender_refusal_gap``, ``age_band_refusal_gap``: the largest difference of refusal rate
+      between groups (left out when no two groups are large enough to compare).
+
+    Shares are rounded to 4 decimals: enough to read a change, few enough to read at a glance.
+
+    Examples
+    --------
+    >>> summary = {
+    ...     "additivity_max_error": 0.0,
+    ...     "top_features": [{"share": 0.2}, {"share": 0.1}, {"share": 0.05}, {"share": 0.01}],
+    ...     "gain_shap_rank_overlap": 0.7,
+    ...     "stability": {"overlap_mean": 0.9, "rank_correlation_mean": float("nan")},
+    ...     "fairness": {"gaps": {"gender": {"refusal_rate": {"difference": 0.031234}}}},
+    ... }
+    >>> headline_metrics(summary)  # doctest: +NORMALIZE_WHITESPACE
+    {'shap_additivity_max_error': 0.0, 'top1_share': 0.2, 'top3_share': 0.35,
+     'gain_shap_overlap': 0.7, 'stability_overlap_mean': 0.9, 'gender_refusal_gap': 0.0312}
+    """
+    top = summary["top_features"]
+    stab = summary["stability"]
+    gaps = summary["fairness"]["gaps"]
+    values: dict[str, Any] = {
+        "shap_additivity_max_error": _rounded(summary["additivity_max_error"], ADDITIVITY_DECIMALS),
+        "top1_share": _rounded(top[0]["share"]) if top else None,
+        "top3_share": _rounded(sum(t["share"] for t in top[:3])) if top else None,
+        "gain_shap_overlap": _rounded(summary["gain_shap_rank_overlap"]),
+        "stability_overlap_mean": _rounded(stab["overlap_mean"]),
+        "stability_rank_correlation": _rounded(stab.get("rank_correlation_mean")),
+    }
+    for attribute in ("gender", "age_band"):
+        gap = gaps.get(attribute, {}).get("refusal_rate")
+        values[f"{attribute}_refusal_gap"] = _rounded(gap["difference"]) if gap else None
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _tradeoff(
@@ -503,9 +602,12 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass
 class ExplainReport:
-    """Everything the ``explain`` notebook shows, read back from the stage's outputs."""
+    """Everything the ``explain`` notebook shows, read back from the stage's outputs.
 
-    metrics: dict[str, Any]
+    ``summary`` is ``summary.json``, the full summary of the stage (:func:`run_explain`).
+    """
+
+    summary: dict[str, Any]
     importance: pd.DataFrame
     folds: pd.DataFrame
     sample_shap: pd.DataFrame
@@ -544,13 +646,13 @@ class ExplainReport:
 
     def stability_table(self) -> pd.DataFrame:
         """Rank of each top feature in each fold model."""
-        top_k = int(self.metrics["stability"]["top_k"])
+        top_k = int(self.summary["stability"]["top_k"])
         return imp.stability_table(self.folds, top_k, self.labels())
 
     def plot_stability(self) -> Figure:
         """Ranks of the top features across the fold models."""
         return imp.plot_stability(
-            self.folds, self.labels(), int(self.metrics["stability"]["top_k"])
+            self.folds, self.labels(), int(self.summary["stability"]["top_k"])
         )
 
     def waterfall(self, decision_name: str, max_display: int = 10) -> Figure | None:
@@ -582,7 +684,7 @@ class ExplainReport:
 
     def audit(self) -> fairness.FairnessAudit:
         """The fairness audit as computed by the stage."""
-        fm = self.metrics["fairness"]
+        fm = self.summary["fairness"]
         return fairness.FairnessAudit(
             rates=self.fairness_rates,
             gaps=self.fairness_gaps,
@@ -592,14 +694,12 @@ class ExplainReport:
         )
 
 
-def load_report(
-    out_dir: Path = EXPLAIN_DIR, metrics_dir: Path = paths.METRICS_DIR
-) -> ExplainReport:
-    """Read the outputs of :func:`run_explain`."""
+def load_report(out_dir: Path = EXPLAIN_DIR) -> ExplainReport:
+    """Read the outputs of :func:`run_explain` (all in ``out_dir``)."""
     out_dir = Path(out_dir)
     tradeoff_path = out_dir / TRADEOFF
     return ExplainReport(
-        metrics=json.loads((Path(metrics_dir) / METRICS_FILE).read_text(encoding="utf-8")),
+        summary=json.loads((out_dir / SUMMARY).read_text(encoding="utf-8")),
         importance=pd.read_csv(out_dir / IMPORTANCE, index_col="feature"),
         folds=pd.read_csv(out_dir / FOLDS, index_col="feature"),
         sample_shap=pd.read_parquet(out_dir / SAMPLE_SHAP),

@@ -257,6 +257,23 @@ def _atomic_replace(out_dir: Path, write) -> Any:
     return result
 
 
+#: What the stage built (rows, features per source, empty history tables), for the reports.
+SUMMARY_FILE = "summary.json"
+
+
+def headline(summary: dict[str, Any]) -> dict[str, int]:
+    """The figures of ``features.json``: how many features, how many from the history.
+
+    Examples
+    --------
+    >>> headline({"features": 10, "features_per_source": {"application": 4, "bureau": 6}})
+    {'features': 10, 'history_features': 6}
+    """
+    per_source = summary["features_per_source"]
+    history = sum(n for source, n in per_source.items() if source != "application")
+    return {"features": summary["features"], "history_features": history}
+
+
 def build_feature_tables(
     interim_dir: Path = paths.INTERIM_DIR,
     out_dir: Path = paths.FEATURES_DIR,
@@ -266,8 +283,9 @@ def build_feature_tables(
     """The ``features`` stage: train and production feature tables, and their dictionary.
 
     Writes ``train.parquet`` (SK_ID_CURR, TARGET, features), ``production.parquet``
-    (SK_ID_CURR, features, for application_test), ``dictionary.csv`` and ``categories.json``
-    (the category levels, from application_train) into ``out_dir``, atomically: a failure leaves
+    (SK_ID_CURR, features, for application_test), ``dictionary.csv``, ``categories.json``
+    (the category levels, from application_train) and ``summary.json`` (the returned figures
+    but the timings) into ``out_dir``, atomically: a failure leaves
     ``out_dir`` as it was.
 
     Returns
@@ -334,12 +352,14 @@ def build_feature_tables(
             json.dumps(levels, indent=1, ensure_ascii=False), encoding="utf-8"
         )
         counts = dictionary["source"].value_counts()
-        return {
+        summary = {
             "rows": rows,
             "features": len(dictionary),
             "features_per_source": {s: int(counts.get(s, 0)) for s in SOURCES},
             "empty_tables": empty,
         }
+        (tmp / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        return summary
 
     metrics = _atomic_replace(out_dir, write)
     seconds["total"] = time.perf_counter() - started

@@ -153,7 +153,7 @@ def method_text(metrics: dict[str, Any], settings: dict[str, Any]) -> str:
         f"pour aucun choix : il ne sert qu'aux chiffres finaux. Le modèle dispose de "
         f"{number(rows['features'], 0)} variables. La comparaison des modèles porte sur {cmp} "
         f"({settings['compare_folds']} plis de validation croisée stratifiée), la recherche "
-        f"d'hyperparamètres sur {tun} ({settings['tune_folds']} plis, au plus "
+        f"d'hyperparamètres sur {tun} ({settings['tune_folds']} plis, "
         f"{settings['tune_trials']} essais). Le modèle retenu est ensuite entraîné et calibré sur "
         f"l'ensemble des {number(rows['train'], 0)} clients d'entraînement "
         f"({settings['calibration_folds']} plis)."

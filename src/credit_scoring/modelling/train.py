@@ -92,7 +92,6 @@ HEADLINE = (
     "threshold",
     "test_recall",
     "test_refusal_rate",
-    "test_brier",
 )
 
 
