@@ -39,12 +39,12 @@ PYTEST := $(VENV_PATH) $(BIN)/python -m pytest
 SERIAL := tests/test_api_schemathesis.py
 
 test: install ## Run the test suite (long checks at small scale)
-	$(PYTEST) -n 2 --dist loadgroup --ignore=$(SERIAL)
+	$(PYTEST) -n 2 --dist loadfile --ignore=$(SERIAL)
 	$(PYTEST) -p no:xdist $(SERIAL)
 
 .PHONY: test-full
 test-full: install ## Run the test suite with the long checks at full scale
-	$(PYTEST) -n 2 --dist loadgroup --ignore=$(SERIAL) --runslow
+	$(PYTEST) -n 2 --dist loadfile --ignore=$(SERIAL) --runslow
 	$(PYTEST) -p no:xdist $(SERIAL) --runslow
 
 .PHONY: lint

@@ -6,12 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from filelock import FileLock
 
 from credit_scoring import paths
 from credit_scoring.data.schema import TABLES, Column
@@ -189,10 +191,41 @@ def dvc_repro(root: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """``name``, a folder that ``build`` fills once for the whole run, whichever xdist worker
+    asks first: the others wait on a lock, then reuse it (a pipeline run takes minutes, and
+    xdist's ``loadgroup`` cannot keep the tests that share one on one worker: with pytest 9 it
+    groups nothing).
+
+    A failed build is not retried by the next worker: it fails with the same message.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by every worker of this run
+    root = base / "shared" / name
+    built, failed = (root.parent / f"{root.name}.{state}" for state in ("built", "failed"))
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root.parent / f"{root.name}.lock")):
+        if failed.exists():
+            pytest.fail(f"building {name} failed on another worker: {failed.read_text()}")
+        if not built.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            try:
+                build(root)
+            except BaseException as error:
+                failed.write_text(str(error)[-3000:], encoding="utf-8")
+                raise
+            built.touch()
+    return root
+
+
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory, full_scale) -> Path:
     """A copy of the repo with a small twin, after ``dvc repro``."""
-    root = tmp_path_factory.mktemp("repo")
-    prepare_pipeline_copy(root, full_scale)
-    dvc_repro(root)
-    return root
+
+    def build(root: Path) -> None:
+        prepare_pipeline_copy(root, full_scale)
+        dvc_repro(root)
+
+    return built_once(tmp_path_factory, "repo", build)

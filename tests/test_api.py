@@ -45,7 +45,6 @@ from credit_scoring.decision_log import DecisionLog, inputs_sha256
 from credit_scoring.scoring import Scorer
 
 pytestmark = [
-    pytest.mark.xdist_group("api"),
     # FastAPI 0.165 builds its path parameters in a way pydantic 2.14 warns about.
     pytest.mark.filterwarnings("ignore::pydantic.warnings.UnsupportedFieldAttributeWarning"),
 ]

@@ -63,7 +63,6 @@ from credit_scoring.explain.text import Phrasebook, contains_code
 from credit_scoring.features import feature_dictionary
 
 pytestmark = [
-    pytest.mark.xdist_group("api"),  # shares test_api's world in one worker
     pytest.mark.filterwarnings("ignore::pydantic.warnings.UnsupportedFieldAttributeWarning"),
     pytest.mark.filterwarnings("ignore:.*starlette.testclient.*"),
 ]

@@ -332,7 +332,6 @@ def take_screenshots(page: Any, world: World, out_dir: Path) -> list[Path]:
 
 CHROMIUM = chromium_path()
 pytestmark = [
-    pytest.mark.xdist_group("dashboard"),
     pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (apt-get install -y chromium)"),
     pytest.mark.skipif(not VOILA.is_file(), reason="voila is not installed in this environment"),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),

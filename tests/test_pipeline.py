@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import dvc_repro, pipeline_env, prepare_pipeline_copy
+from conftest import built_once, dvc_repro, pipeline_env, prepare_pipeline_copy
 
 BIN = Path(sys.executable).parent
-# One `dvc repro` (the session fixture `pipeline_run` of conftest.py) serves every module of
-# the group: xdist keeps them on one worker.
-pytestmark = pytest.mark.xdist_group("pipeline")
 
 #: Spins until killed: the load of a machine that runs something else beside the pipeline.
 BUSY_LOOP = "while True: pass"
@@ -41,20 +39,52 @@ def _output_hashes(root: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def second_run(tmp_path_factory, full_scale) -> Path:
     """Another copy, at a deeper path with a space in it, run under CPU load."""
-    root = tmp_path_factory.mktemp("other clone") / "elsewhere" / "credit scoring"
-    root.mkdir(parents=True)
-    prepare_pipeline_copy(root, full_scale)
-    busy = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(os.cpu_count() or 2)]
-    try:
-        dvc_repro(root)
-    finally:
-        for process in busy:
-            process.kill()
-            process.wait()
-    return root
+
+    def build(folder: Path) -> None:
+        root = folder / "elsewhere" / "credit scoring"
+        root.mkdir(parents=True)
+        prepare_pipeline_copy(root, full_scale)
+        busy = [
+            subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(os.cpu_count() or 2)
+        ]
+        try:
+            dvc_repro(root)
+        finally:
+            for process in busy:
+                process.kill()
+                process.wait()
+
+    return built_once(tmp_path_factory, "other clone", build) / "elsewhere" / "credit scoring"
+
+
+# First: a worker that starts here builds the second clone while another builds the first.
+def test_no_output_holds_the_path_of_its_clone(second_run):
+    leaks = [
+        str(path.relative_to(second_run))
+        for folder in (
+            "data/interim",
+            "data/metrics",
+            "data/features",
+            "data/models",
+            "data/reports",
+            "site",
+        )
+        for path in (second_run / folder).rglob("*")
+        if path.is_file()
+        and path.suffix not in (".parquet", ".png")
+        and str(second_run).encode() in path.read_bytes()
+    ]
+    assert not leaks
+
+
+def test_executed_reports_hold_no_clock_and_no_memory_address(second_run):
+    for report in (second_run / "data" / "reports").glob("*.ipynb"):
+        text = report.read_text(encoding="utf-8")
+        assert not re.search(r" at 0x[0-9a-f]{6,}", text), report.name  # a repr with an address
+        assert not re.search(r"20\d\d-\d\d-\d\dT\d\d:\d\d", text), report.name  # a timestamp
 
 
 def test_second_repro_has_nothing_to_do(pipeline_run):
@@ -77,6 +107,8 @@ def test_two_clones_have_no_metrics_difference(pipeline_run, second_run):
     for path in (pipeline_run / "data" / "metrics").glob("*.json"):
         (metrics / path.name).write_bytes(path.read_bytes())
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
+    # The revision needs dvc.yaml too: it names the metrics files.
+    subprocess.run([*git, "add", "-A"], cwd=second_run, check=True)
     subprocess.run([*git, "add", "-f", "data/metrics"], cwd=second_run, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "first clone"], cwd=second_run, check=True)
     for name, content in own.items():
@@ -86,20 +118,22 @@ def test_two_clones_have_no_metrics_difference(pipeline_run, second_run):
     assert len(own) == 5  # data, features, train, explain, drift
 
 
-def test_no_output_holds_the_path_of_its_clone(second_run):
-    leaks = [
-        str(path.relative_to(second_run))
-        for folder in (
-            "data/interim",
-            "data/metrics",
-            "data/features",
-            "data/models",
-            "data/reports",
-            "site",
-        )
-        for path in (second_run / folder).rglob("*")
-        if path.is_file()
-        and path.suffix not in (".parquet", ".png")
-        and str(second_run).encode() in path.read_bytes()
-    ]
-    assert not leaks
+def test_every_run_of_the_train_stage_is_in_the_project_experiment(pipeline_run):
+    import mlflow
+
+    from credit_scoring.modelling import registry
+
+    uri = registry.tracking_uri(pipeline_run / "data" / "mlflow")
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    params = yaml.safe_load((pipeline_run / "params.yaml").read_text(encoding="utf-8"))["train"]
+    experiments = {e.name: e.experiment_id for e in client.search_experiments()}
+    project = client.search_runs([experiments[params["experiment"]]], max_results=5000)
+    others = [e for name, e in experiments.items() if name != params["experiment"]]
+    assert not (others and client.search_runs(others, max_results=1))
+    pairs = 1 + (len(params["models"]) - 1) * len(params["strategies"])
+    assert len(project) == 1 + pairs + 1 + params["tune_trials"]
+    by_id = {run.info.run_id: run for run in project}
+    parent = next(run for run in project if run.info.run_name == "train")
+    for run in project:
+        if run is not parent:  # every child's parent is in the same experiment
+            assert run.data.tags["mlflow.parentRunId"] in by_id
