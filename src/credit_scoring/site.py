@@ -704,7 +704,7 @@ def comparison_markdown(results: pd.DataFrame, champion: Mapping[str, Any] | Non
 
 
 def selection_markdown(selection: pd.DataFrame) -> str:
-    """How sure the choice of the pair to tune is: each pair's paired gap to the best.
+    """How sure the choice of the pair to tune is: each pair's paired gap to the chosen one.
 
     Examples
     --------
