@@ -77,6 +77,15 @@ def _values(table: str, column: Column, n: int) -> list[object]:
     return [value if k % 3 != 1 else np.nan for k in i]  # row 0 is never missing
 
 
+def json_keys(value: object) -> set[str]:
+    """Every key of a JSON document, at any depth."""
+    if isinstance(value, dict):
+        return set(value).union(*(json_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(json_keys(v) for v in value))
+    return set()
+
+
 def tiny_frames() -> dict[str, pd.DataFrame]:
     """The tiny consistent tables, with the declared dtypes."""
     return {

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import json_keys
 
 from credit_scoring import drift
 
@@ -285,15 +286,6 @@ def _read(path: Path | None) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _keys(value: Any) -> set[str]:
-    """Every key of a JSON document, at any depth."""
-    if isinstance(value, dict):
-        return set(value).union(*(_keys(v) for v in value.values()))
-    if isinstance(value, list):
-        return set().union(*(_keys(v) for v in value))
-    return set()
-
-
 def test_stage_writes_the_json_summary_beside_the_html(stage: drift.DriftRun) -> None:
     assert stage.summary_path == stage.html_path.with_suffix(".json")
     assert {
@@ -334,7 +326,7 @@ def test_stage_outputs_hold_no_duration_version_or_path(stage: drift.DriftRun) -
     # DVC hashes these files: what changes from run to run has no place in them.
     for path in (stage.summary_path, stage.metrics_path):
         text = path.read_text(encoding="utf-8")
-        keys = _keys(json.loads(text))
+        keys = json_keys(json.loads(text))
         assert not {k for k in keys if k in ("seconds", "latency", "model_version")}, path
         assert str(stage.html_path.parent) not in text, path
     assert set(stage.seconds) >= {"report", "timeline", "total"}  # kept for the stage log

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import json_keys
 from sklearn.calibration import CalibratedClassifierCV
 
 from credit_scoring.data.ingest import find_kaggle_source, ingest
@@ -291,15 +292,6 @@ def test_precomputed_lookup_equals_the_on_demand_explanation(
 # --------------------------------------------------------------------------- the stage
 
 
-def _keys(value: Any) -> set[str]:
-    """Every key of a JSON document, at any depth."""
-    if isinstance(value, dict):
-        return set(value).union(*(_keys(v) for v in value.values()))
-    if isinstance(value, list):
-        return set().union(*(_keys(v) for v in value))
-    return set()
-
-
 @pytest.fixture(scope="module")
 def stage_run(twin: dict[str, Any]) -> dict[str, Any]:
     """The explain stage on the small twin, without test predictions (fairness in-sample)."""
@@ -368,7 +360,7 @@ def test_explain_outputs_hold_no_duration_version_or_path(stage_run: dict[str, A
     assert {p.name for p in written} >= {"summary.json", "examples.json", "explain.json"}
     for path in written:
         text = path.read_text(encoding="utf-8")
-        assert not _keys(json.loads(text)) & {"seconds", "latency", "model_version"}, path
+        assert not json_keys(json.loads(text)) & {"seconds", "latency", "model_version"}, path
         assert str(root) not in text and "unregistered" not in text, path
     for path in (root / "explain").glob("*.csv"):
         header = path.read_text(encoding="utf-8").splitlines()[0]
