@@ -13,7 +13,8 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 # Stage commands (credit-scoring, papermill) come from the venv.
-VENV_PATH := PATH=$(CURDIR)/$(BIN):$$PATH
+# Quoted: a checkout path may hold spaces.
+VENV_PATH := PATH="$(CURDIR)/$(BIN):$$PATH"
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -100,7 +101,7 @@ api: install ## Serve the scoring API on 127.0.0.1:8000 (after make repro; docs 
 # CREDIT_SCORING_API_URL (+ CREDIT_SCORING_API_KEY) set: scores from the API, else in process.
 # A preheated kernel has run the notebook and loaded the model before the page is asked for.
 dashboard: install ## Serve the advisor dashboard (Voilà) on 127.0.0.1:8866 (after make repro)
-	JUPYTER_PATH=$(CURDIR)/src/credit_scoring/dashboard/jupyter $(VENV_PATH) $(BIN)/voila \
+	JUPYTER_PATH="$(CURDIR)/src/credit_scoring/dashboard/jupyter" $(VENV_PATH) $(BIN)/voila \
 	  notebooks/dashboard.ipynb --port=8866 --Voila.ip=127.0.0.1 --no-browser \
 	  --strip_sources=True --theme=light --template=credit-scoring \
 	  --VoilaExporter.language_code=fr --preheat_kernel=True --pool_size=1
@@ -111,4 +112,4 @@ screenshots: install ## Regenerate images/dashboard/*.png at 1280x800 (Chromium,
 
 .PHONY: mlflow
 mlflow: install ## Browse the tracked runs and the model registry on 127.0.0.1:5000
-	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --workers 1 --backend-store-uri sqlite:///$(CURDIR)/data/mlflow/mlflow.db
+	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --workers 1 --backend-store-uri "sqlite:///$(CURDIR)/data/mlflow/mlflow.db"
