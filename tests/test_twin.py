@@ -366,6 +366,16 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     assert all(other[k] != v for k, v in _digest(tmp_path / "a").items())
 
 
+def test_the_manifest_is_the_same_bytes_at_every_generation(tmp_path: Path) -> None:
+    # data/raw is a dependency that dvc.lock hashes: a duration in twin.json would change it.
+    config = TwinConfig(clients=300, seed=5)
+    returned = generate_twin(config, tmp_path / "a", progress=False)
+    generate_twin(config, tmp_path / "b", progress=False)
+    first, second = ((tmp_path / d / MANIFEST_FILE).read_bytes() for d in "ab")
+    assert first == second
+    assert "generation_seconds" in returned and b"seconds" not in first
+
+
 # --------------------------------------------------------------------------- atomicity
 
 
