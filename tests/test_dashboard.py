@@ -520,7 +520,7 @@ def test_make_dashboard_serves_what_the_browser_tests_serve() -> None:
     for flag in voila_command(8866)[2:]:
         assert flag in recipe, flag
     assert "--port=8866" in recipe and "--Voila.ip=127.0.0.1" in recipe
-    assert f"JUPYTER_PATH=$(CURDIR)/{TEMPLATES.relative_to(REPO)}" in recipe
+    assert f'JUPYTER_PATH="$(CURDIR)/{TEMPLATES.relative_to(REPO)}"' in recipe
     assert (TEMPLATES / "voila" / "templates" / "credit-scoring" / "index.html.j2").is_file()
 
 
