@@ -173,6 +173,8 @@ def prepare_pipeline_copy(root: Path, full_scale: bool) -> None:
             tune_rows=1_000,
             tune_folds=2,
             calibration_folds=2,
+            max_trees=300,
+            tree_step=50,
             bootstrap=100,
         )
         params["explain"].update(sample_rows=200, latency_clients=10, stability_rows=1_000)

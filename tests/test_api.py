@@ -101,6 +101,7 @@ class World:
     applications: pd.DataFrame  # the raw application_test rows
     explanations: Path
     expected: dict[int, Any]  # the scorer's answer for each production client
+    scorecard_file: Path  # the scorecard challenger, as the train stage writes it
 
     def settings(self, tmp: Path, **overrides: Any) -> ApiSettings:
         return world_settings(tmp, **overrides)
@@ -166,6 +167,7 @@ def _build(root: Path) -> World:
     (root / "models" / "summary.json").write_text(
         json.dumps({"test_auc": 0.71, "threshold": scorer.threshold})
     )
+    scorecard_file = _write_scorecard(model, X, y, production, root / "models")
     return World(
         root=root,
         interim=interim,
@@ -175,7 +177,28 @@ def _build(root: Path) -> World:
         applications=pd.read_parquet(interim / "application_test.parquet"),
         explanations=explanations,
         expected={r.client_id: r for r in scorer.score_features(production)},
+        scorecard_file=scorecard_file,
     )
+
+
+def _write_scorecard(
+    model: Any, X: pd.DataFrame, y: Any, production: pd.DataFrame, models_dir: Path
+) -> Path:
+    """``scorecard.json`` as the train stage writes it, from a small, fast fit: the champion's
+    15 features of largest gain and one category, 8 features at most (under a second)."""
+    from credit_scoring.modelling.scorecard import fit_scorecard
+    from credit_scoring.modelling.train import SCORECARD_FILE, scorecard_candidates
+
+    gain = scorecard_candidates(model, list(X.columns), 15)
+    candidates = list(dict.fromkeys([*gain, "NAME_INCOME_TYPE"]))
+    card = fit_scorecard(X, y, candidates=candidates, max_features=8)
+    # As for the champion, a threshold at the median production probability spreads the
+    # scorecard's scores on both sides of 50.
+    threshold = float(np.median(card.predict_proba(production)[:, 1]))
+    path = models_dir / SCORECARD_FILE
+    saved = {"threshold": threshold, "points_to_double_odds": 10.0, "scorecard": card.to_dict()}
+    path.write_text(json.dumps(saved, indent=2), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -264,6 +287,7 @@ def test_openapi_is_open_and_documents_every_endpoint(client: TestClient) -> Non
         ("GET", "/v1/population"),
         ("GET", "/v1/population/{feature}"),
         ("GET", "/v1/model/importance"),
+        ("GET", "/v1/clients/{client_id}/scorecard"),
     }
     for path, ops in schema["paths"].items():
         for op in ops.values():
@@ -998,6 +1022,7 @@ def _new_endpoints(client_id: int) -> list[tuple[str, str, Any]]:
         ("GET", "/v1/population", None),
         ("GET", "/v1/population/AMT_CREDIT", None),
         ("GET", "/v1/model/importance", None),
+        ("GET", f"/v1/clients/{client_id}/scorecard", None),
     ]
 
 
@@ -1079,6 +1104,7 @@ def test_application_of_a_known_client_holds_only_the_needed_fields(
     [
         "/v1/clients/{}/application",
         "/v1/clients/{}/neighbours",
+        "/v1/clients/{}/scorecard",
     ],
 )
 def test_unknown_clients_of_the_dashboards_endpoints_are_404(client: TestClient, path: str) -> None:
@@ -1254,3 +1280,199 @@ def test_comparisons_without_a_training_table_are_503(world: World, tmp_path: Pa
     with TestClient(app) as c:
         r = c.get("/v1/population", headers=HEADERS)
         assert r.status_code == 503 and "train.parquet" in r.json()["detail"]
+
+
+# ----------------------------------------------------------------------- the scorecard challenger
+
+SCORECARD_NOTE = (
+    "Deuxième lecture : grille de score (modèle challenger). Elle ne décide pas ; la "
+    "décision vient du modèle retenu."
+)
+
+
+def saved_scorecard(world: World) -> tuple[Any, float, float]:
+    """The world's scorecard, its threshold and its points to double the odds."""
+    from credit_scoring.modelling.scorecard import Scorecard
+
+    data = json.loads(world.scorecard_file.read_text(encoding="utf-8"))
+    return (
+        Scorecard.from_dict(data["scorecard"]),
+        float(data["threshold"]),
+        float(data["points_to_double_odds"]),
+    )
+
+
+@pytest.fixture(scope="module")
+def readings(client: TestClient, known: list[int]) -> dict[int, dict[str, Any]]:
+    """Every known client's scorecard reading, as the API gives it."""
+    out = {}
+    for client_id in known:
+        r = client.get(f"/v1/clients/{client_id}/scorecard", headers=HEADERS)
+        assert r.status_code == 200, r.text
+        out[client_id] = r.json()
+    return out
+
+
+def test_scorecard_points_add_up_to_the_total(readings: dict[int, dict[str, Any]]) -> None:
+    for body in readings.values():
+        parts = body["base_points"] + sum(a["points"] for a in body["attributes"])
+        assert parts == pytest.approx(body["total_points"], abs=1e-9)
+
+
+def test_scorecard_total_is_its_log_odds_on_the_score_scale(
+    readings: dict[int, dict[str, Any]], world: World
+) -> None:
+    import math
+
+    card, threshold, pdo = saved_scorecard(world)
+    log_odds = card.log_odds(world.production)
+    expected = 50 + pdo / math.log(2) * (log_odds - math.log(threshold / (1 - threshold)))
+    for client_id, total in zip(world.production.index, expected, strict=True):
+        assert readings[int(client_id)]["total_points"] == pytest.approx(total, abs=1e-6)
+
+
+def test_scorecard_score_is_the_clipped_total(readings: dict[int, dict[str, Any]]) -> None:
+    totals = [body["total_points"] for body in readings.values()]
+    assert min(totals) < 0 < 100 < max(totals)  # the world has clients beyond both ends
+    for body in readings.values():
+        assert body["score"] == pytest.approx(min(max(body["total_points"], 0.0), 100.0))
+
+
+def test_scorecard_decision_is_the_champions_band_on_its_score(
+    readings: dict[int, dict[str, Any]], world: World
+) -> None:
+    low, high = world.scorer.review_band
+    for body in readings.values():
+        score = body["score"]
+        expected = "grant" if score < low else "refuse" if score > high else "review"
+        assert body["decision"] == expected
+        assert body["review_band"] == [low, high]
+    assert {body["decision"] for body in readings.values()} == {"grant", "review", "refuse"}
+
+
+def test_scorecard_attributes_are_its_features_largest_first(
+    readings: dict[int, dict[str, Any]], world: World
+) -> None:
+    card, _, _ = saved_scorecard(world)
+    for body in readings.values():
+        attributes = body["attributes"]
+        assert sorted(a["feature"] for a in attributes) == sorted(card.names)
+        magnitudes = [abs(a["points"]) for a in attributes]
+        assert magnitudes == sorted(magnitudes, reverse=True)
+
+
+def test_scorecard_attributes_are_the_clients_bins_values_and_points(
+    readings: dict[int, dict[str, Any]], world: World
+) -> None:
+    from credit_scoring.features import feature_dictionary
+
+    card, threshold, pdo = saved_scorecard(world)
+    labels = feature_dictionary().set_index("name")["label_fr"]
+    features = {f.name: f for f in card.features}
+    kinds = set()
+    for client_id, body in readings.items():
+        row = world.production.loc[[client_id]]
+        points = card.points(row, threshold=threshold, points_to_double_odds=pdo).iloc[0]
+        assert body["base_points"] == pytest.approx(points["points de base"])
+        for a in body["attributes"]:
+            name = a["feature"]
+            [index] = features[name].bin_index(row[name])
+            assert a["bin"] == features[name].labels()[index]
+            assert a["label"] == labels[name]
+            assert a["points"] == pytest.approx(points[name])
+            value = row[name].iloc[0]
+            if pd.isna(value):
+                assert a["value"] is None
+                kinds.add("missing")
+            elif isinstance(value, str):
+                assert a["value"] == value
+                kinds.add("category")
+            else:
+                assert a["value"] == pytest.approx(float(value))
+    assert kinds == {"missing", "category"}  # the world's scorecard has both kinds
+
+
+def test_scorecard_reading_says_it_does_not_decide(readings: dict[int, dict[str, Any]]) -> None:
+    for body in readings.values():
+        assert body["challenger"] is True
+        assert body["note"] == SCORECARD_NOTE
+
+
+def test_scorecard_readings_are_not_logged(client: TestClient, app: Any, known: list[int]) -> None:
+    log = DecisionLog(app.state.settings.decision_log)
+    before = log.count()
+    assert client.get(f"/v1/clients/{known[0]}/scorecard", headers=HEADERS).status_code == 200
+    assert log.count() == before
+
+
+def test_missing_scorecard_is_404_naming_the_file(
+    world: World, tmp_path: Path, known: list[int]
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    app = create_app(
+        scorer=world.scorer, settings=world.light_settings(tmp_path, models_dir=models)
+    )
+    with TestClient(app) as c:
+        r = c.get(f"/v1/clients/{known[0]}/scorecard", headers=HEADERS)
+    assert r.status_code == 404
+    assert "scorecard.json" in r.json()["detail"] and "dvc repro train" in r.json()["detail"]
+
+
+def test_unknown_client_scorecard_is_the_unknown_client_404(client: TestClient) -> None:
+    r = client.get("/v1/clients/123/scorecard", headers=HEADERS)
+    assert r.status_code == 404
+    assert (
+        r.json()["detail"] == client.get("/v1/clients/123/score", headers=HEADERS).json()["detail"]
+    )
+
+
+def test_scorecard_is_read_once(world: World, tmp_path: Path, known: list[int]) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(world.scorecard_file, models)
+    app = create_app(
+        scorer=world.scorer, settings=world.light_settings(tmp_path, models_dir=models)
+    )
+    with TestClient(app) as c:
+        first = c.get(f"/v1/clients/{known[0]}/scorecard", headers=HEADERS)
+        (models / world.scorecard_file.name).unlink()
+        second = c.get(f"/v1/clients/{known[0]}/scorecard", headers=HEADERS)
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json()
+
+
+def test_a_missing_scorecard_is_looked_for_again(
+    world: World, tmp_path: Path, known: list[int]
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    app = create_app(
+        scorer=world.scorer, settings=world.light_settings(tmp_path, models_dir=models)
+    )
+    with TestClient(app) as c:
+        before = c.get(f"/v1/clients/{known[0]}/scorecard", headers=HEADERS)
+        shutil.copy(world.scorecard_file, models)
+        after = c.get(f"/v1/clients/{known[0]}/scorecard", headers=HEADERS)
+    assert (before.status_code, after.status_code) == (404, 200)
+
+
+def test_scorecard_operation_is_documented(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    op = schema["paths"]["/v1/clients/{client_id}/scorecard"]["get"]
+    assert op["tags"] == ["explanations"] and "decides nothing" in op["description"]
+    assert "scorecard.json" in op["responses"]["404"]["description"]
+    ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok["$ref"].endswith("/ScorecardOut")
+    components = schema["components"]["schemas"]
+    assert set(components["ScorecardOut"]["required"]) >= {
+        "challenger",
+        "note",
+        "total_points",
+        "score",
+        "decision",
+        "base_points",
+        "attributes",
+    }
+    attribute = components["ScorecardAttributeOut"]["properties"]
+    assert set(attribute) == {"feature", "label", "bin", "value", "points"}

@@ -8,9 +8,12 @@ separate process whose project root is an empty folder, against a live API.
 
 from __future__ import annotations
 
+import contextlib
+import html
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -24,7 +27,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_api import CLIENT_ID, KEY, World, application_body, build_world
+from test_api import CLIENT_ID, KEY, World, application_body, build_world, saved_scorecard
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
@@ -49,6 +52,7 @@ from credit_scoring.dashboard.app import (
     what_if_changes,
 )
 from credit_scoring.dashboard.compare import global_importance
+from credit_scoring.dashboard.scorecard import ABSENT_NOTE, TITLE, signed_points
 from credit_scoring.dashboard.style import (
     AA_CONTRAST,
     BANDS,
@@ -441,6 +445,129 @@ def test_no_application_field_in_the_logs(
     text = caplog.text
     for name in ("AMT_CREDIT", "AMT_INCOME_TOTAL", "AMT_ANNUITY"):
         assert f"{application[name]:.0f}" not in text and str(application[name]) not in text
+
+
+# --------------------------------------------------------------------------- second reading
+
+
+@contextlib.contextmanager
+def backend_over(kind: str, world: World, tmp: Path, **overrides: Any) -> Iterator[Any]:
+    """A backend of ``kind`` over the world, with some settings changed."""
+    settings = world.light_settings(tmp, **overrides)
+    if kind == "local":
+        local = LocalBackend(ScoringService(settings, scorer=world.scorer))
+        try:
+            yield local
+        finally:
+            local.close()
+        return
+    with TestClient(create_app(scorer=world.scorer, settings=settings)) as client:
+        yield ApiBackend(api_key=KEY, client=client)
+
+
+def test_the_scorecard_reading_adds_up_to_its_total(backend: Any, world: World) -> None:
+    import math
+
+    card, threshold, pdo = saved_scorecard(world)
+    client = world.client_with("review")
+    reading = backend.scorecard(client)
+    assert reading is not None and reading.client_id == client
+    log_odds = card.log_odds(world.production.loc[[client]])[0]
+    expected = 50 + pdo / math.log(2) * (log_odds - math.log(threshold / (1 - threshold)))
+    assert reading.total_points == pytest.approx(expected, abs=1e-6)
+    parts = reading.base_points + sum(a.points for a in reading.attributes)
+    assert parts == pytest.approx(reading.total_points, abs=1e-9)
+    assert {a.feature for a in reading.attributes} == set(card.names)
+
+
+def test_the_scorecard_reading_of_an_unknown_client_is_a_french_error(backend: Any) -> None:
+    with pytest.raises(DashboardError, match="Client inconnu"):
+        backend.scorecard(999_999)
+
+
+@pytest.mark.parametrize("kind", ["local", "api"])
+def test_without_a_scorecard_the_backend_answers_none(
+    kind: str, world: World, tmp_path: Path
+) -> None:
+    with backend_over(kind, world, tmp_path, models_dir=tmp_path / "no-models") as found:
+        assert found.scorecard(world.client_with("grant")) is None
+
+
+def _shown_rows(section: str) -> list[tuple[str, str, str]]:
+    """(label, bin, points) of each row of the scorecard section, as displayed."""
+    rows = re.findall(
+        r'<tr class="cs-scorecard-row"[^>]*><td>(.*?)</td><td>(.*?)</td><td[^>]*>(.*?)</td>',
+        section,
+    )
+    return [(html.unescape(a), html.unescape(b), html.unescape(c)) for a, b, c in rows]
+
+
+def test_the_why_tab_shows_the_scorecard_points_largest_first(
+    dashboard: Dashboard, backend: Any, world: World
+) -> None:
+    client = world.client_with("refuse")
+    dashboard.client_view.value = False
+    dashboard.tabs.selected_index = 0
+    dashboard.select(client)
+    reading = backend.scorecard(client)
+    section = dashboard.scorecard_out.value
+    assert TITLE in html.unescape(section) and "Elle ne décide pas" in section
+    ordered = sorted(reading.attributes, key=lambda a: -abs(a.points))
+    assert [points for _, _, points in _shown_rows(section)] == [
+        signed_points(a.points) for a in ordered
+    ]
+    assert [label for label, _, _ in _shown_rows(section)] == [a.label for a in ordered]
+    assert f'data-points="{reading.total_points:.4f}"' in section
+    assert f'data-scorecard-decision="{reading.decision}"' in section
+    assert "cs-waterfall" in dashboard.why.value  # beside the reasons, not instead
+
+
+def test_the_scorecard_section_is_readable_in_client_view(
+    dashboard: Dashboard, world: World
+) -> None:
+    client = world.client_with("grant")
+    dashboard.tabs.selected_index = 0
+    dashboard.select(client)
+    dashboard.client_view.value = True
+    try:
+        section = dashboard.scorecard_out.value
+        text = html.unescape(re.sub(r"<[^>]+>", " ", section))
+        assert "cs-scorecard-table" in section
+        assert not contains_code(text)
+        assert str(client) not in section  # no identifier beyond the view's own
+        for _, shown_bin, _ in _shown_rows(section):
+            assert "[" not in shown_bin and "manquant" not in shown_bin  # in words
+    finally:
+        dashboard.client_view.value = False
+
+
+@pytest.mark.parametrize("kind", ["local", "api"])
+def test_without_a_scorecard_the_section_is_a_short_note(
+    kind: str, world: World, tmp_path: Path
+) -> None:
+    with backend_over(kind, world, tmp_path, models_dir=tmp_path / "no-models") as found:
+        board = Dashboard(found, load_in_background=False)
+        board.load()
+        board.select(world.client_with("grant"))
+    section = html.unescape(board.scorecard_out.value)
+    assert ABSENT_NOTE in section and "cs-scorecard-table" not in section
+    assert "cs-error" not in section and "cs-error" not in board.status.value
+    assert "cs-waterfall" in board.why.value
+
+
+def test_a_failing_scorecard_reading_leaves_the_reasons(
+    dashboard: Dashboard, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(client_id: int) -> None:
+        raise DashboardError("L'API de score est indisponible (code 503).")
+
+    monkeypatch.setattr(dashboard.backend, "scorecard", unavailable)
+    dashboard.tabs.selected_index = 0
+    dashboard.select(world.client_with("review"))
+    assert "cs-error" in dashboard.scorecard_out.value
+    assert "code 503" in dashboard.scorecard_out.value
+    assert "cs-waterfall" in dashboard.why.value
+    assert dashboard.status.value == ""  # the rest of the page is not in error
 
 
 # --------------------------------------------------------------------------- comparisons

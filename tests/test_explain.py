@@ -37,7 +37,7 @@ from credit_scoring.features import (
 from credit_scoring.features.engine import lookup_applications
 from credit_scoring.modelling.calibration import fit_calibrated
 from credit_scoring.modelling.zoo import build_pipeline
-from credit_scoring.scoring import Scorer
+from credit_scoring.scoring import DEFAULT_POINTS_TO_DOUBLE_ODDS, Scorer, probability_from_score
 
 SMALL = {"n_estimators": 40, "num_leaves": 15, "min_child_samples": 20}
 
@@ -219,9 +219,13 @@ def _constructed_case(twin: dict[str, Any]) -> tuple[Scorer, int]:
     ratio = float(X.loc[cid, "CREDIT_INCOME_RATIO"])
     p_now = 1 / (1 + np.exp(-(ratio - 3.0)))
     p_at_70 = 1 / (1 + np.exp(-(0.7 * ratio - 3.0)))
-    # Grant below score 45 (p < 0.9 t): 70 % of the credit must land there, the credit not.
-    threshold = min(p_at_70 / 0.85, 0.99)
-    assert p_now > 0.9 * threshold  # not granted as it stands
+    # Grant below score 45, at probability q: 70 % of the credit must land there, the credit
+    # not. Score 45 is 5 points under the threshold: odds(q) = odds(t) / 2 ** (5 / pdo).
+    q = min(p_at_70 / 0.85, 0.9)
+    odds_t = q / (1 - q) * 2 ** (5 / DEFAULT_POINTS_TO_DOUBLE_ODDS)
+    threshold = odds_t / (1 + odds_t)
+    assert probability_from_score(45, threshold) == pytest.approx(q)
+    assert p_now > q  # not granted as it stands
     return Scorer(CreditRatioModel(), threshold=threshold, features=list(X.columns)), cid
 
 

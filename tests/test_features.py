@@ -22,11 +22,19 @@ from credit_scoring.features import (
     build_features,
     category_levels,
     feature_dictionary,
+    feature_groups,
     features_for_clients,
+    rates,
     read_feature_table,
 )
 from credit_scoring.features import build as build_module
-from credit_scoring.features.catalog import SOURCES
+from credit_scoring.features.catalog import (
+    GROUPS,
+    SOURCES,
+    TREND_CARD_MONTHS,
+    TREND_INSTALMENTS,
+    history_features,
+)
 
 NO_HISTORY_IDS = [990_001, 990_002, 990_003]
 
@@ -333,6 +341,262 @@ def test_features_do_not_include_the_target(tiny):
     assert TARGET not in build_features(apps, tiny).columns
 
 
+# --- implied rates, trends, dates of late payments, bureau by type -------------------------------
+
+
+def _annuity(credit: float, yearly_rate: float, months: int) -> float:
+    r = yearly_rate / 12
+    return credit * r / (1 - (1 + r) ** -months)
+
+
+def _previous(prev: int, client: int, status: str, day: int, credit: float, **values) -> dict:
+    return {
+        "SK_ID_PREV": prev,
+        CLIENT_ID: client,
+        "NAME_CONTRACT_STATUS": status,
+        "DAYS_DECISION": day,
+        "AMT_APPLICATION": credit,
+        "AMT_CREDIT": credit,
+    } | values
+
+
+def _loan(prev: int, client: int, status: str, day: int, yearly_rate: float, months: int) -> dict:
+    credit = 100_000.0
+    annuity = _annuity(credit, yearly_rate, months)
+    return _previous(prev, client, status, day, credit, AMT_ANNUITY=annuity, CNT_PAYMENT=months)
+
+
+@pytest.fixture(scope="module")
+def constructed(tmp_path_factory) -> Path:
+    """Clients built for one feature group each; client 5 has no history at all."""
+    d = tmp_path_factory.mktemp("constructed")
+    _write(
+        d,
+        "application_train",
+        [
+            # 24 months at 15 %, 60 months at 16 %, 12 months at 20 %
+            _application(1, TARGET=0, AMT_CREDIT=300_000.0, AMT_ANNUITY=_annuity(3e5, 0.15, 24)),
+            _application(2, TARGET=0, AMT_CREDIT=300_000.0, AMT_ANNUITY=_annuity(3e5, 0.16, 60)),
+            _application(3, TARGET=1, AMT_CREDIT=300_000.0, AMT_ANNUITY=_annuity(3e5, 0.20, 12)),
+            _application(4, TARGET=0),
+            _application(5, TARGET=0),
+            _application(6, TARGET=0, NAME_CONTRACT_TYPE="Revolving loans", AMT_ANNUITY=15_000.0),
+        ],
+    )
+    _write(d, "application_test", [])
+    _write(
+        d,
+        "previous_application",
+        [
+            _loan(11, 1, "Approved", -400, 0.18, 12),
+            _loan(12, 1, "Approved", -800, 0.30, 24),
+            _loan(13, 1, "Refused", -100, 0.25, 36),
+            # The latest approved is a card (no term, no rate); one loan without interest.
+            _previous(14, 1, "Approved", -50, 45_000.0, AMT_ANNUITY=2_250.0, CNT_PAYMENT=0.0),
+            _previous(15, 1, "Approved", -600, 60_000.0, AMT_ANNUITY=6_000.0, CNT_PAYMENT=10.0),
+            _previous(16, 1, "Refused", -500, 20_000.0),
+        ],
+    )
+    payments = []
+    for k in range(15):  # client 2: monthly due days, the latest 30 days before the application
+        due = -30.0 * (15 - k)
+        late = 50.0 if k < 3 else float(k - 3)  # 50 days late long ago, then 0, 1, ..., 11
+        parts = [1000.0] if k < 14 else [500.0, 500.0]  # the latest instalment paid in two parts
+        payments.extend(
+            {
+                "SK_ID_PREV": 20,
+                CLIENT_ID: 2,
+                "NUM_INSTALMENT_NUMBER": k + 1,
+                "DAYS_INSTALMENT": due,
+                "DAYS_ENTRY_PAYMENT": due + late,
+                "AMT_INSTALMENT": 1000.0,
+                "AMT_PAYMENT": paid,
+            }
+            for paid in parts
+        )
+    _write(d, "installments_payments", payments)
+    # client 3: a card used more and more over the last 6 months, 5 days late 3 months ago
+    use = {-8: 0.9, -7: 0.9, -6: 0.1, -5: 0.2, -4: 0.3, -3: 0.4, -2: 0.5, -1: 0.6}
+    _write(
+        d,
+        "credit_card_balance",
+        [
+            {
+                "SK_ID_PREV": 30,
+                CLIENT_ID: 3,
+                "MONTHS_BALANCE": month,
+                "AMT_BALANCE": 10_000.0 * share,
+                "AMT_CREDIT_LIMIT_ACTUAL": 10_000,
+                "SK_DPD": 5 if month == -3 else 0,
+            }
+            for month, share in use.items()
+        ],
+    )
+    _write(
+        d,
+        "POS_CASH_balance",
+        [
+            {"SK_ID_PREV": 31, CLIENT_ID: 3, "MONTHS_BALANCE": month, "SK_DPD": dpd}
+            for month, dpd in ((-10, 3), (-6, 0), (-4, 8), (-2, 0))
+        ],
+    )
+    credit = {CLIENT_ID: 4, "CREDIT_ACTIVE": "Active", "AMT_CREDIT_SUM_OVERDUE": 0.0}
+    _write(
+        d,
+        "bureau",
+        [
+            credit
+            | {
+                "SK_ID_BUREAU": 401,
+                "CREDIT_TYPE": "Consumer credit",
+                "AMT_CREDIT_SUM_DEBT": 100.0,
+                "AMT_CREDIT_SUM_OVERDUE": 10.0,
+                "AMT_CREDIT_MAX_OVERDUE": 50.0,
+            },
+            credit
+            | {
+                "SK_ID_BUREAU": 402,
+                "CREDIT_ACTIVE": "Closed",
+                "CREDIT_TYPE": "Consumer credit",
+                "AMT_CREDIT_SUM_DEBT": 0.0,
+                "AMT_CREDIT_MAX_OVERDUE": 200.0,
+            },
+            credit
+            | {"SK_ID_BUREAU": 403, "CREDIT_TYPE": "Credit card", "AMT_CREDIT_SUM_DEBT": 300.0},
+            credit | {"SK_ID_BUREAU": 404, "CREDIT_TYPE": "Mortgage", "AMT_CREDIT_SUM_DEBT": 1e6},
+        ],
+    )
+    _write(
+        d,
+        "bureau_balance",
+        [
+            {"SK_ID_BUREAU": 401, "MONTHS_BALANCE": -1, "STATUS": "0"},
+            {"SK_ID_BUREAU": 401, "MONTHS_BALANCE": -2, "STATUS": "1"},
+            {"SK_ID_BUREAU": 401, "MONTHS_BALANCE": -5, "STATUS": "2"},
+            {"SK_ID_BUREAU": 402, "MONTHS_BALANCE": -7, "STATUS": "3"},
+            {"SK_ID_BUREAU": 402, "MONTHS_BALANCE": -6, "STATUS": "C"},
+        ],
+    )
+    return d
+
+
+@pytest.fixture(scope="module")
+def constructed_features(constructed) -> pd.DataFrame:
+    return build_features(pd.read_parquet(constructed / "application_train.parquet"), constructed)
+
+
+def test_implied_rate_recovers_the_rate_of_a_constructed_loan():
+    q = _annuity(1.0, 0.18, 12)
+    monthly = rates.implied_monthly_rate(np.array([q, 1 / 10, np.nan]), np.array([12, 10, 12]))
+    assert 12 * monthly[0] == pytest.approx(0.18, abs=1e-12)
+    assert monthly[1] == 0.0 and np.isnan(monthly[2])  # no interest; no annuity
+
+
+def test_previous_rates_per_client(constructed_features):
+    f = constructed_features.loc[1]
+    # The SQL's Newton steps find the rates the annuities were built from (nine decimals kept).
+    assert f["PREV_APPROVED_LAST_IMPLIED_RATE"] == pytest.approx(0.18, abs=1e-6)  # not the card
+    assert f["PREV_IMPLIED_RATE_MAX"] == pytest.approx(0.30, abs=1e-6)
+    assert f["PREV_IMPLIED_RATE_MIN"] == 0.0  # the loan without interest
+    assert f["PREV_IMPLIED_RATE_MEAN"] == pytest.approx((0.18 + 0.30 + 0.25 + 0) / 4, abs=1e-6)
+    assert f["PREV_APPROVED_IMPLIED_RATE_MEAN"] == pytest.approx(0.16, abs=1e-6)
+
+
+def test_inferred_term_and_rate_of_the_current_application(constructed_features):
+    f = constructed_features
+    assert f.loc[[1, 2, 3], "APP_IMPLIED_TERM"].tolist() == [24.0, 60.0, 12.0]
+    assert f.loc[[1, 2, 3], "APP_IMPLIED_RATE"].tolist() == pytest.approx([0.15, 0.16, 0.20])
+    assert f.loc[6, ["APP_IMPLIED_TERM", "APP_IMPLIED_RATE"]].isna().all()  # revolving: no term
+    gap = f.loc[1, "APP_RATE_VS_PREV_MEAN"]
+    assert gap == pytest.approx(0.15 - f.loc[1, "PREV_IMPLIED_RATE_MEAN"])
+    assert np.isnan(f.loc[2, "APP_RATE_VS_PREV_MEAN"])  # no previous application
+
+
+def test_trends_over_the_latest_instalments(constructed_features):
+    f = constructed_features.loc[2]
+    last = f"INST_LAST{TREND_INSTALMENTS}"
+    # 0, 1, ..., 11 days late over the 12 latest due days (the latest paid in two parts): a
+    # slope of one day per instalment, whatever the 50 days late of the older ones.
+    assert f[f"{last}_DPD_SLOPE"] == pytest.approx(1.0, abs=1e-12)
+    assert f[f"{last}_PAYMENT_RATIO_SLOPE"] < 0  # the latest instalment paid in halves
+    assert f[f"{last}_DPD_MEAN"] == pytest.approx((sum(range(11)) + 2 * 11) / 13)
+    assert f[f"{last}_DPD_MEAN_VS_ALL"] == pytest.approx(
+        f[f"{last}_DPD_MEAN"] - (sum(range(11)) + 2 * 11 + 3 * 50) / 16
+    )
+    assert f[f"{last}_LATE_SHARE"] == pytest.approx(12 / 13)
+
+
+def test_trends_over_the_latest_card_months(constructed_features):
+    f = constructed_features.loc[3]
+    recent = f"CC_{TREND_CARD_MONTHS}M"
+    assert f[f"{recent}_UTILISATION_SLOPE"] == pytest.approx(0.1, abs=1e-12)  # +10 % a month
+    assert f[f"{recent}_UTILISATION_MEAN_VS_ALL"] == pytest.approx(0.35 - 3.9 / 8)
+    # 5 days late 3 months ago, on time the other 5 months: (6 x -15 + 21 x 5) / (6 x 91 - 21 x 21).
+    assert f[f"{recent}_SK_DPD_SLOPE"] == pytest.approx(1 / 7)
+
+
+def test_dates_of_the_latest_late_payments(constructed_features):
+    f = constructed_features
+    assert f.loc[2, "INST_LATE_DAYS_INSTALMENT_MAX"] == -30.0
+    assert f.loc[2, "INST_LATE30_DAYS_INSTALMENT_MAX"] == -30.0 * 13  # the third oldest
+    assert f.loc[3, "POS_LATE_MONTHS_BALANCE_MAX"] == -4.0
+    assert f.loc[3, "CC_LATE_MONTHS_BALANCE_MAX"] == -3.0
+    assert f.loc[4, "BURO_LATE_BB_LAST_DPD_MONTH_MAX"] == -2.0
+    # Refusals: the latest decision refused, and how many in the last 12 months.
+    assert f.loc[1, "PREV_REFUSED_DAYS_DECISION_MAX"] == -100.0
+    assert (f.loc[1, "PREV_REFUSED_COUNT"], f.loc[1, "PREV_365D_IS_REFUSED_COUNT"]) == (2, 1)
+
+
+def test_bureau_aggregates_per_credit_type(constructed_features):
+    f = constructed_features.loc[4]
+    assert (f["BURO_CONSUMER_COUNT"], f["BURO_CONSUMER_IS_ACTIVE_COUNT"]) == (2, 1)
+    assert f["BURO_CONSUMER_AMT_CREDIT_SUM_DEBT_SUM"] == 100.0
+    assert f["BURO_CONSUMER_AMT_CREDIT_SUM_OVERDUE_SUM"] == 10.0
+    assert f["BURO_CONSUMER_AMT_CREDIT_MAX_OVERDUE_MAX"] == 200.0  # the closed one
+    assert (f["BURO_CARD_COUNT"], f["BURO_CARD_AMT_CREDIT_SUM_DEBT_SUM"]) == (1, 300.0)
+    assert (f["BURO_MORTGAGE_COUNT"], f["BURO_MORTGAGE_IS_ACTIVE_COUNT"]) == (1, 1)
+    # No car loan: none counted, nothing owed, no known maximum.
+    assert (f["BURO_CAR_COUNT"], f["BURO_CAR_AMT_CREDIT_SUM_DEBT_SUM"]) == (0, 0.0)
+    assert np.isnan(f["BURO_CAR_AMT_CREDIT_MAX_OVERDUE_MAX"])
+
+
+def test_new_groups_are_missing_without_history_but_counts_are_zero(constructed_features):
+    f = constructed_features.loc[5]
+    groups = feature_groups()
+    history = [
+        name
+        for group in ("taux_implicite", "tendances", "anciennete_incidents", "bureau_par_type")
+        for name in groups[group]
+        if not name.startswith("APP_IMPLIED_")
+    ]
+    counts = [n for n in history if n.endswith(("_COUNT", "_SUM"))]
+    assert len(counts) == 16 and (f[counts] == 0).all()
+    assert f[[n for n in history if n not in counts]].isna().all()
+    assert f[["APP_IMPLIED_TERM", "APP_IMPLIED_RATE"]].notna().all()  # the application's own
+
+
+def test_new_features_do_not_depend_on_row_order(constructed, constructed_features, tmp_path):
+    for path in constructed.iterdir():
+        table = pq.read_table(path)
+        backwards = pa.array(range(table.num_rows - 1, -1, -1), pa.int64())
+        pq.write_table(table.take(backwards), tmp_path / path.name)
+    applications = pd.read_parquet(constructed / "application_train.parquet")
+    pd.testing.assert_frame_equal(
+        build_features(applications, tmp_path), constructed_features, check_exact=True
+    )
+
+
+def test_groups_split_every_feature_once():
+    groups = feature_groups()
+    assert list(groups) == list(GROUPS) and all(groups.values())
+    names = [n for members in groups.values() for n in members]
+    assert sorted(names) == sorted(feature_dictionary()["name"])
+    new = sum(len(groups[g]) for g in list(GROUPS)[-4:])
+    assert 30 <= new <= 60  # a modest addition: training time grows with the columns
+    dictionary = feature_dictionary().set_index("name")
+    assert (dictionary.loc[groups["tendances"], "group"] == "tendances").all()
+
+
 # --- dictionary ---------------------------------------------------------------------------------
 
 
@@ -455,9 +719,11 @@ def test_engine_agrees_with_the_pandas_reference(twin):
     spec = importlib.util.spec_from_file_location("features_scale", path)
     reference = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(reference)
+    # Every history feature of the catalog, the implied rates and trends included.
     ids = pd.read_parquet(twin / "application_train.parquet", columns=[CLIENT_ID])[CLIENT_ID]
     ids = ids.head(400).tolist() + NO_HISTORY_IDS
     ours = build_module.engine.history_aggregates(ids, twin)
+    assert list(ours.columns) == [f.name for f in history_features()]
     # Ratios are kept to six decimals (DECIMAL(18, 6)), hence the absolute tolerance.
     pd.testing.assert_frame_equal(ours, reference.pandas_history(ids, twin), rtol=1e-9, atol=1e-6)
 

@@ -319,11 +319,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     params = {
         "models": ["dummy", "logreg", "lightgbm"],
         "strategies": ["none", "undersample"],
+        "blend_strategies": ["none", "undersample"],
         "compare_folds": 2,
         "tune_trials": 2,
         "tune_folds": 2,
         "calibration": "sigmoid",
         "calibration_folds": 3,
+        "max_trees": 100,
+        "tree_step": 25,
         "bootstrap": 50,
         "n_jobs": 1,
     }
@@ -396,21 +399,61 @@ def test_every_run_of_the_stage_is_in_the_project_experiment(trained: dict[str, 
     assert default is None or not client.search_runs([default.experiment_id])
     parent = next(r for r in runs if r.info.run_name == "train")
     kinds = [r.info.run_name.split(" ")[0] for r in runs]
-    # 5 comparison runs, the tuning run and its 2 trials, all in the stage's experiment
-    assert sorted(kinds) == sorted(["train"] + ["compare"] * 5 + ["tuning"] + ["trial"] * 2)
+    # 5 comparison runs, the tuning run and its 2 trials, the scorecard, all in the stage's
+    # experiment
+    assert sorted(kinds) == sorted(
+        ["train"] + ["compare"] * 5 + ["tuning"] + ["trial"] * 2 + ["scorecard"]
+    )
     tuning = next(r for r in runs if r.info.run_name.startswith("tuning"))
     for run in runs:
-        if run.info.run_name.startswith(("compare", "tuning")):
+        if run.info.run_name.startswith(("compare", "tuning", "scorecard")):
             assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
         if run.info.run_name.startswith("trial"):
             assert run.data.tags["mlflow.parentRunId"] == tuning.info.run_id
 
 
+def test_the_scorecard_challenger_is_scored_beside_the_champion(trained: dict[str, Any]) -> None:
+    from credit_scoring.modelling.scorecard import Scorecard
+
+    models = trained["root"] / "models"
+    saved = json.loads((models / "scorecard.json").read_text())
+    card = Scorecard.from_dict(saved["scorecard"])
+    summary = trained["metrics"]["scorecard"]
+    assert saved["threshold"] == summary["threshold"]
+    assert list(card.names) == summary["features"]
+    test = pd.read_parquet(models / "test_predictions.parquet")
+    assert 0.5 < summary["test_auc"] <= 1.0
+    assert summary["auc_gap"] == pytest.approx(trained["metrics"]["test_auc"] - summary["test_auc"])
+    table = pd.read_csv(models / "scorecard.csv", keep_default_na=False)
+    assert table["variable"].iloc[0] == "points de base"
+    assert set(table["variable"].iloc[1:]) == set(card.names)
+    assert test["p_scorecard"].between(0, 1).all()
+
+
+def test_the_blend_is_the_registered_champion(trained: dict[str, Any]) -> None:
+    from credit_scoring.modelling.blend import MarginBlend
+    from credit_scoring.modelling.registry import load_registered
+
+    loaded = load_registered("credit-scoring", tracking_uri=registry_uri(trained))
+    assert isinstance(loaded.model, MarginBlend)
+    members = trained["metrics"]["champion"]["members"]
+    weights = {m["member"]: m["weight"] for m in loaded.contract["members"]}
+    assert weights == {m["member"]: m["weight"] for m in members if m["weight"] > 0}
+    assert loaded.contract["points_to_double_odds"] == 10.0
+
+
+def registry_uri(trained: dict[str, Any]) -> str:
+    from credit_scoring.modelling import registry
+
+    return registry.configure(trained["root"] / "mlflow")
+
+
 def test_the_selection_table_explains_the_choice(trained: dict[str, Any]) -> None:
     selection = pd.read_csv(trained["root"] / "models" / "selection.csv")
     summary = trained["metrics"]
-    assert len(selection) == 2 * 2  # every pair but the constant baseline
-    assert selection["chosen"].tolist() == [True, False, False, False]
+    # every pair of the blend's families (LightGBM here: XGBoost was not compared)
+    assert selection["model"].eq("lightgbm").all() and len(selection) == 2
+    assert selection["chosen"].tolist() == [True, False]
     chosen = selection.iloc[0]
     assert (chosen["model"], chosen["strategy"]) == (
         summary["champion"]["model"],

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from credit_scoring.scoring import (
+    DEFAULT_POINTS_TO_DOUBLE_ODDS,
     Scorer,
     ScoreResult,
     decision,
@@ -22,34 +23,95 @@ from credit_scoring.scoring import (
 
 thresholds = st.floats(min_value=0.001, max_value=0.999)
 probabilities = st.floats(min_value=0.0, max_value=1.0)
+scales = st.floats(min_value=5.0, max_value=40.0)
+
+
+def odds(p: float) -> float:
+    return p / (1 - p)
 
 
 # --------------------------------------------------------------------------- risk score
 
 
-@given(thresholds, probabilities, probabilities)
-def test_risk_score_is_monotone_in_the_probability(t: float, p1: float, p2: float) -> None:
+@given(thresholds, scales, probabilities, probabilities)
+def test_risk_score_is_monotone_in_the_probability(
+    t: float, pdo: float, p1: float, p2: float
+) -> None:
     low, high = sorted((p1, p2))
-    assert risk_score(low, t) <= risk_score(high, t)
-    if high - low > 1e-9:
-        assert risk_score(low, t) < risk_score(high, t)
+    s_low, s_high = risk_score(low, t, pdo), risk_score(high, t, pdo)
+    assert s_low <= s_high
+    if high - low > 1e-9 and s_low > 0.0 and s_high < 100.0:  # strict until the clip
+        assert s_low < s_high
 
 
-@given(thresholds)
-def test_risk_score_puts_the_threshold_at_50_and_spans_0_to_100(t: float) -> None:
-    assert risk_score(t, t) == pytest.approx(50.0)
-    assert risk_score(0.0, t) == 0.0
-    assert risk_score(1.0, t) == 100.0
+@given(thresholds, scales)
+def test_risk_score_puts_the_threshold_at_50_and_spans_0_to_100(t: float, pdo: float) -> None:
+    assert risk_score(t, t, pdo) == 50.0
+    assert risk_score(0.0, t, pdo) == 0.0
+    assert risk_score(1.0, t, pdo) == 100.0
 
 
-@given(thresholds, st.floats(min_value=0.0, max_value=100.0))
-def test_probability_from_score_inverts_risk_score(t: float, s: float) -> None:
-    assert risk_score(probability_from_score(s, t), t) == pytest.approx(s, abs=1e-6)
+@given(thresholds, scales, st.floats(min_value=0.01, max_value=0.99))
+def test_every_pdo_points_the_odds_double(t: float, pdo: float, p: float) -> None:
+    doubled = 2 * odds(p) / (1 + 2 * odds(p))
+    s, s_doubled = risk_score(p, t, pdo), risk_score(doubled, t, pdo)
+    if s > 0.0 and s_doubled < 100.0:
+        assert s_doubled - s == pytest.approx(pdo, abs=1e-6)
+
+
+@given(thresholds, scales, st.floats(min_value=0.0, max_value=50.0))
+def test_a_symmetric_band_is_symmetric_in_odds_around_the_threshold(
+    t: float, pdo: float, w: float
+) -> None:
+    low, high = probability_from_score(50 - w, t, pdo), probability_from_score(50 + w, t, pdo)
+    assert odds(high) / odds(t) == pytest.approx(2 ** (w / pdo), rel=1e-6)
+    assert odds(t) / odds(low) == pytest.approx(2 ** (w / pdo), rel=1e-6)
+
+
+@given(thresholds, scales, st.floats(min_value=0.0, max_value=100.0))
+def test_probability_from_score_inverts_risk_score(t: float, pdo: float, s: float) -> None:
+    assert risk_score(probability_from_score(s, t, pdo), t, pdo) == pytest.approx(s, abs=1e-6)
+
+
+def test_probability_from_score_gives_the_clip_edges_at_0_and_100() -> None:
+    t, pdo = 0.1, 10.0
+    edge_low, edge_high = probability_from_score(0, t, pdo), probability_from_score(100, t, pdo)
+    assert 0.0 < edge_low < t < edge_high < 1.0
+    assert risk_score(edge_low * 1.001, t, pdo) > 0.0
+    assert risk_score(edge_high * 0.999, t, pdo) < 100.0
+
+
+def test_more_points_to_double_the_odds_spread_the_scores_from_50() -> None:
+    p = np.array([0.05, 0.08, 0.12, 0.2])
+    narrow, wide = risk_score(p, 0.1, 10.0), risk_score(p, 0.1, 20.0)
+    np.testing.assert_allclose(wide - 50, 2 * (narrow - 50))
+
+
+def test_the_default_scale_doubles_the_odds_every_10_points() -> None:
+    assert DEFAULT_POINTS_TO_DOUBLE_ODDS == 10.0
+    assert risk_score(0.5, 1 / 3) == pytest.approx(60.0)  # odds 1/2 -> 1
+
+
+def test_at_threshold_1_nobody_is_refused() -> None:
+    scores = risk_score(np.linspace(0, 1, 101), 1.0)
+    assert np.all(np.diff(scores) >= 0)
+    assert scores[-1] == 50.0 and np.all(scores[:-1] < 50.0)
+    assert "refuse" not in {decision(s) for s in scores}
 
 
 def test_risk_score_refuses_an_impossible_threshold() -> None:
     with pytest.raises(ValueError, match="threshold"):
         risk_score(0.3, 0.0)
+
+
+@pytest.mark.parametrize("pdo", [0.0, -5.0, float("nan"), float("inf")])
+def test_the_scale_needs_a_positive_number_of_points(pdo: float) -> None:
+    with pytest.raises(ValueError, match=r"points_to_double_odds must be .* above 0"):
+        risk_score(0.3, 0.1, pdo)
+    with pytest.raises(ValueError, match="points_to_double_odds"):
+        probability_from_score(50, 0.1, pdo)
+    with pytest.raises(ValueError, match="points_to_double_odds"):
+        Scorer(HalfOfX(), threshold=0.1, points_to_double_odds=pdo, features=["p"])
 
 
 # --------------------------------------------------------------------------- decision
@@ -124,6 +186,31 @@ def test_scorer_passes_only_its_features_in_training_order() -> None:
     assert (result.client_id, result.risk_score, result.decision) == (7, 50.0, "review")
 
 
+def test_scorer_scores_on_its_own_scale() -> None:
+    scorer = Scorer(HalfOfX(), threshold=0.1, points_to_double_odds=20.0, features=["p"])
+    p = np.array([0.02, 0.1, 0.3])
+    np.testing.assert_allclose(scorer.risk_score(p), risk_score(p, 0.1, 20.0))
+    [result] = scorer.score_features(pd.DataFrame({"p": [0.3]}))
+    assert result.risk_score == pytest.approx(risk_score(0.3, 0.1, 20.0))
+    assert result.risk_score != pytest.approx(risk_score(0.3, 0.1))
+
+
+def test_scorer_takes_the_default_scale_unless_told() -> None:
+    scorer = Scorer(HalfOfX(), threshold=0.1, features=["p"])
+    assert scorer.points_to_double_odds == DEFAULT_POINTS_TO_DOUBLE_ODDS
+
+
+def test_scorer_from_a_contract_without_a_scale_takes_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    contract = {"threshold": 0.1, "review_band": [45.0, 55.0], "features": ["p"]}
+    loaded = SimpleNamespace(model=HalfOfX(), version=1, contract=contract)
+    monkeypatch.setattr("credit_scoring.modelling.registry.load_registered", lambda *a, **k: loaded)
+    assert Scorer.from_registry().points_to_double_odds == DEFAULT_POINTS_TO_DOUBLE_ODDS
+
+
 def test_scorer_never_fills_a_missing_feature() -> None:
     scorer = Scorer(HalfOfX(), threshold=0.1, features=["p", "q"])
     with pytest.raises(KeyError, match="q"):
@@ -182,6 +269,7 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         contract = {
             "threshold": threshold,
             "review_band": [40.0, 60.0],
+            "points_to_double_odds": 20.0,
             "features": ["a", "b", "kind"],
         }
         with mlflow.start_run(experiment_id=experiment):
@@ -199,6 +287,7 @@ def test_scorer_from_registry_loads_the_champion_and_its_contract(
     assert scorer.model_version == f"credit-scoring/{registered['versions'][-1]}"
     assert scorer.threshold == 0.15
     assert scorer.review_band == (40.0, 60.0)
+    assert scorer.points_to_double_odds == 20.0
     assert scorer.features == ["a", "b", "kind"]
 
 
@@ -211,7 +300,7 @@ def test_scorer_from_registry_returns_the_logged_probabilities(registered: dict[
     np.testing.assert_allclose(got, expected)
     assert len({round(p, 6) for p in got}) > 2  # probabilities, not 0/1 labels
     for r in results:
-        assert r.risk_score == pytest.approx(risk_score(r.probability_default, 0.15))
+        assert r.risk_score == pytest.approx(risk_score(r.probability_default, 0.15, 20.0))
         assert r.decision == decision(r.risk_score, (40, 60))
 
 

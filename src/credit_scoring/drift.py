@@ -304,11 +304,11 @@ def champion_importance(
 def model_importance(model: Any, features: Sequence[str]) -> pd.Series | None:
     """Importance of each input feature from a fitted model, or ``None`` if it exposes none.
 
-    Walks a ``CalibratedClassifierCV`` (mean over its fitted copies) and pipelines down to the
-    final estimator, reads LightGBM's gain, else ``feature_importances_``, else ``|coef_|``
-    (on the scaled inputs of the project's logistic regression), and gives each output
-    column of the preprocessing (one-hot levels, missing indicators) back to the input
-    feature it comes from.
+    Walks a blend or a ``CalibratedClassifierCV`` (weighted mean over its fitted copies) and
+    pipelines down to the final estimator, reads LightGBM's gain, else
+    ``feature_importances_``, else ``|coef_|`` (on the scaled inputs of the project's logistic
+    regression), and gives each output column of the preprocessing (one-hot levels, missing
+    indicators) back to the input feature it comes from.
 
     Parameters
     ----------
@@ -330,13 +330,18 @@ def model_importance(model: Any, features: Sequence[str]) -> pd.Series | None:
     >>> model_importance(tree, ["a", "b"]).to_dict()
     {'a': 1.0, 'b': 0.0}
     """
-    copies = getattr(model, "calibrated_classifiers_", None)
-    estimators = [c.estimator for c in copies] if copies else [model]
-    parts = [_one_importance(e, list(features)) for e in estimators]
-    parts = [p for p in parts if p is not None]
+    from credit_scoring.modelling.blend import weighted_members
+
+    parts, weights = [], []
+    for estimator, weight in weighted_members(model):
+        part = _one_importance(estimator, list(features))
+        if part is not None and part.sum() > 0:
+            # Each member's importances sum to 1 first: families measure them in other units.
+            parts.append(part / part.sum())
+            weights.append(weight)
     if not parts:
         return None
-    mean = pd.concat(parts, axis=1).fillna(0.0).mean(axis=1)
+    mean = (pd.concat(parts, axis=1).fillna(0.0) * weights).sum(axis=1)
     total = mean.sum()
     mean = mean / total if total > 0 else mean
     return mean.reindex(list(features), fill_value=0.0).sort_values(ascending=False, kind="stable")

@@ -5,7 +5,10 @@ Every consumer (API, dashboard, site, batch scoring) goes through this module:
 - ``probability_default``: the calibrated probability of default from the champion model;
 - ``threshold``: the probability at which refusing becomes cheaper than granting, chosen on
   out-of-fold predictions to minimise ``cost_fn * FN + cost_fp * FP``;
-- ``risk_score`` (0-100): :func:`risk_score`, a monotone map with the threshold at exactly 50;
+- ``risk_score`` (0-100): :func:`risk_score`, the log-odds scale of credit scoring with the
+  threshold at exactly 50: every ``points_to_double_odds`` points (10 by default), the odds
+  of default double, so the review band 45-55 runs from the threshold's odds divided by
+  ``2 ** 0.5`` to the same odds multiplied by it;
 - ``decision``: :func:`decision`, ``grant`` below the review band, ``review`` inside it
   (bounds included: the advisor decides), ``refuse`` above;
 - ``reasons``: filled by ``credit_scoring.explain`` (empty here);
@@ -15,7 +18,9 @@ Examples
 --------
 >>> s = risk_score(0.12, threshold=0.1)
 >>> round(s, 2), decision(s)
-(51.11, 'review')
+(52.95, 'review')
+>>> round(probability_from_score(45, 0.1), 4), round(probability_from_score(55, 0.1), 4)
+(0.0728, 0.1358)
 """
 
 from __future__ import annotations
@@ -38,73 +43,157 @@ DECISION_LABELS_FR: dict[str, str] = {
 DEFAULT_MODEL_NAME = "credit-scoring"
 DEFAULT_ALIAS = "champion"
 DEFAULT_REVIEW_BAND: tuple[float, float] = (45.0, 55.0)
+#: Score points over which the odds of default double (the scale of :func:`risk_score`).
+DEFAULT_POINTS_TO_DOUBLE_ODDS = 10.0
 CLIENT_ID = "SK_ID_CURR"
 
 
+def check_points_to_double_odds(points_to_double_odds: float) -> float:
+    """Validate the scale's "points to double the odds": a finite number of points above 0.
+
+    Examples
+    --------
+    >>> check_points_to_double_odds(20)
+    20.0
+    >>> check_points_to_double_odds(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: points_to_double_odds must be a finite number of points above 0, got 0
+    """
+    pdo = float(points_to_double_odds)
+    if not (np.isfinite(pdo) and pdo > 0.0):
+        raise ValueError(
+            f"points_to_double_odds must be a finite number of points above 0, "
+            f"got {points_to_double_odds!r}"
+        )
+    return pdo
+
+
+def _check_threshold(threshold: float) -> float:
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    return float(threshold)
+
+
+def _logit(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    # log(p) - log1p(-p) is exact near both ends and gives -inf at 0 and +inf at 1, which
+    # the clip of the score turns into 0 and 100 whatever the points to double the odds.
+    with np.errstate(divide="ignore"):
+        return np.log(p) - np.log1p(-p)
+
+
 @overload
-def risk_score(probability: float, threshold: float) -> float: ...
+def risk_score(
+    probability: float,
+    threshold: float,
+    points_to_double_odds: float = DEFAULT_POINTS_TO_DOUBLE_ODDS,
+) -> float: ...
 @overload
-def risk_score(probability: npt.ArrayLike, threshold: float) -> npt.NDArray[np.float64]: ...
-def risk_score(probability: Any, threshold: float) -> Any:
+def risk_score(
+    probability: npt.ArrayLike,
+    threshold: float,
+    points_to_double_odds: float = DEFAULT_POINTS_TO_DOUBLE_ODDS,
+) -> npt.NDArray[np.float64]: ...
+def risk_score(
+    probability: Any,
+    threshold: float,
+    points_to_double_odds: float = DEFAULT_POINTS_TO_DOUBLE_ODDS,
+) -> Any:
     """Map a probability of default to a 0-100 risk score, the threshold landing on 50.
 
-    The map is piecewise linear in the probability: ``[0, threshold]`` is stretched onto
-    ``[0, 50]`` and ``[threshold, 1]`` onto ``[50, 100]``::
+    The scale is the one of credit scoring: points proportional to the log-odds
+    ``logit(p) = ln(p / (1 - p))``, so that every ``pdo`` points the odds of default
+    double, whatever the starting point::
 
-        score = 50 * p / t                       if p <= t
-        score = 50 + 50 * (p - t) / (1 - t)      if p > t
+        score = clip(50 + pdo / ln(2) * (logit(p) - logit(t)), 0, 100)
 
-    It is continuous and strictly increasing, so ranking by score is ranking by
-    probability, and "score above 50" is exactly "refused by the cost-optimal threshold".
-    Below the threshold, one score point is ``t / 50`` of probability; above it,
-    ``(1 - t) / 50``: with a threshold near 0.09, the scale is finer where most clients are.
+    It is increasing (strictly between 0 and 100), so ranking by score is ranking by
+    probability, and "score above 50" is exactly "probability above the cost-optimal
+    threshold". A band ``[50 - w, 50 + w]`` is symmetric in odds: its edges are the odds of
+    the threshold divided and multiplied by ``2 ** (w / pdo)``.
 
     Parameters
     ----------
     probability
-        One probability or an array of them; values outside [0, 1] are clipped.
+        One probability or an array of them; values outside [0, 1] are clipped. 0 scores 0
+        and 1 scores 100.
     threshold
-        The decision threshold, in (0, 1]. At 1 (refuse nobody), the score is ``50 * p``.
+        The decision threshold, in (0, 1]. At 1 (refuse nobody), ``logit(1)`` is infinite:
+        every probability below 1 scores 0 and 1 itself scores 50, so nobody is refused.
+    points_to_double_odds
+        ``pdo``: the score points over which the odds of default double; the larger, the
+        more spread the scores are around 50.
 
     Returns
     -------
     float or ndarray
         The score(s), in [0, 100].
 
+    Raises
+    ------
+    ValueError
+        When the threshold is outside (0, 1] or ``points_to_double_odds`` is not above 0.
+
     Examples
     --------
     >>> risk_score(0.0, 0.2), risk_score(0.2, 0.2), risk_score(1.0, 0.2)
     (0.0, 50.0, 100.0)
-    >>> risk_score(0.1, 0.2), risk_score(0.6, 0.2)
-    (25.0, 75.0)
+
+    Odds of 1/2 at the threshold: odds of 1 (p = 0.5) are one doubling, 10 points, above it.
+
+    >>> round(risk_score(0.5, 1 / 3), 6), round(risk_score(0.2, 1 / 3), 6)
+    (60.0, 40.0)
     >>> risk_score([0.05, 0.5], 0.1).round(2).tolist()
-    [25.0, 72.22]
+    [39.22, 81.7]
+    >>> round(risk_score(0.5, 1 / 3, points_to_double_odds=20), 6)
+    70.0
+    >>> risk_score([0.5, 1.0], 1.0).tolist()
+    [0.0, 50.0]
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    t = _check_threshold(threshold)
+    pdo = check_points_to_double_odds(points_to_double_odds)
     p = np.clip(np.asarray(probability, dtype=float), 0.0, 1.0)
-    below = 50.0 * p / threshold
-    # At threshold 1 nothing lies above it; the max() only avoids a division by zero.
-    above = 50.0 + 50.0 * (p - threshold) / max(1.0 - threshold, 1e-12)
-    score = np.clip(np.where(p <= threshold, below, above), 0.0, 100.0)
+    logit_p = _logit(p)
+    logit_t = float(_logit(np.asarray(t)))
+    with np.errstate(invalid="ignore"):
+        gap = logit_p - logit_t
+    # Only p = 1 at t = 1 gives inf - inf: that probability is the threshold, hence 50.
+    gap = np.where(np.isnan(gap), 0.0, gap)
+    score = np.clip(50.0 + pdo / np.log(2.0) * gap, 0.0, 100.0)
     return float(score) if score.ndim == 0 else score
 
 
-def probability_from_score(score: float, threshold: float) -> float:
+def probability_from_score(
+    score: float,
+    threshold: float,
+    points_to_double_odds: float = DEFAULT_POINTS_TO_DOUBLE_ODDS,
+) -> float:
     """The inverse of :func:`risk_score`: the probability that maps to ``score``.
 
-    Useful to show which probabilities the review band covers.
+    Exact on (0, 100). At 0 and 100, where :func:`risk_score` clips, the probability at the
+    edge of the clip: the highest probability scoring 0, the lowest scoring 100. At
+    threshold 1, every score maps to probability 1 (see :func:`risk_score`). Useful to
+    show which probabilities the review band covers.
 
     Examples
     --------
-    >>> probability_from_score(50, 0.25), probability_from_score(75, 0.25)
-    (0.25, 0.625)
+    >>> probability_from_score(50, 0.25), round(probability_from_score(60, 0.25), 6)
+    (0.25, 0.4)
+    >>> round(probability_from_score(40, 0.25), 6), round(probability_from_score(0, 0.25), 6)
+    (0.142857, 0.010309)
     """
     if not 0.0 <= score <= 100.0:
         raise ValueError(f"score must be in [0, 100], got {score}")
-    if score <= 50.0:
-        return float(score * threshold / 50.0)
-    return float(threshold + (score - 50.0) * (1.0 - threshold) / 50.0)
+    t = _check_threshold(threshold)
+    pdo = check_points_to_double_odds(points_to_double_odds)
+    if score == 50.0:
+        return t
+    logit_p = float(_logit(np.asarray(t))) + (score - 50.0) * np.log(2.0) / pdo
+    # expit without scipy, written for both signs so that neither side overflows.
+    if logit_p >= 0.0:
+        return float(1.0 / (1.0 + np.exp(-logit_p)))
+    z = float(np.exp(logit_p))
+    return z / (1.0 + z)
 
 
 def check_band(band: Sequence[float]) -> tuple[float, float]:
@@ -153,7 +242,7 @@ class ScoreResult:
     probability_default
         Calibrated probability of default.
     risk_score
-        0-100, the threshold at 50 (:func:`risk_score`).
+        0-100, the threshold at 50, on the scale of :func:`risk_score`.
     decision
         ``grant``, ``review`` or ``refuse`` (:func:`decision`).
     threshold
@@ -210,6 +299,8 @@ class Scorer:
         Probability threshold (from the registry, chosen at training).
     review_band
         Score band of the ``review`` decision.
+    points_to_double_odds
+        The scale of the score (:func:`risk_score`): points over which the odds double.
     features
         The model's feature columns, in order; other columns of an input are ignored.
     model_version
@@ -222,8 +313,10 @@ class Scorer:
     ...         return np.column_stack([1 - X["p"], X["p"]])
     >>> scorer = Scorer(Constant(), threshold=0.1, review_band=(45, 55), features=["p"])
     >>> frame = pd.DataFrame({"SK_ID_CURR": [1, 2], "p": [0.02, 0.5]})
-    >>> [(r.client_id, r.risk_score, r.decision) for r in scorer.score_features(frame)]
-    [(1, 10.0, 'grant'), (2, 72.22222222222223, 'refuse')]
+    >>> [(r.client_id, round(r.risk_score, 2), r.decision) for r in scorer.score_features(frame)]
+    [(1, 25.55, 'grant'), (2, 81.7, 'refuse')]
+    >>> scorer.risk_score([0.1, 0.2]).round(2).tolist()
+    [50.0, 61.7]
     """
 
     def __init__(
@@ -232,15 +325,15 @@ class Scorer:
         *,
         threshold: float,
         review_band: Sequence[float] = DEFAULT_REVIEW_BAND,
+        points_to_double_odds: float = DEFAULT_POINTS_TO_DOUBLE_ODDS,
         features: Sequence[str],
         model_version: str = "unregistered",
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        if not 0.0 < threshold <= 1.0:
-            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         self.model = model
-        self.threshold = float(threshold)
+        self.threshold = _check_threshold(threshold)
         self.review_band = check_band(review_band)
+        self.points_to_double_odds = check_points_to_double_odds(points_to_double_odds)
         self.features = [str(f) for f in features]
         self.model_version = model_version
         self.metadata = dict(metadata or {})
@@ -252,7 +345,8 @@ class Scorer:
         alias: str = DEFAULT_ALIAS,
         tracking_uri: str | None = None,
     ) -> Scorer:
-        """Load ``models:/<name>@<alias>`` and the threshold, band and features stored with it.
+        """Load ``models:/<name>@<alias>`` and the threshold, band, scale and features stored
+        with it (a contract registered before the scale was a setting gets the default).
 
         Parameters
         ----------
@@ -269,6 +363,9 @@ class Scorer:
             loaded.model,
             threshold=contract["threshold"],
             review_band=contract["review_band"],
+            points_to_double_odds=contract.get(
+                "points_to_double_odds", DEFAULT_POINTS_TO_DOUBLE_ODDS
+            ),
             features=contract["features"],
             model_version=f"{name}/{loaded.version}",
             metadata=contract,
@@ -293,9 +390,18 @@ class Scorer:
         proba = np.asarray(self.model.predict_proba(self.prepare(features)), dtype=float)
         return proba[:, 1] if proba.ndim == 2 else proba
 
+    @overload
+    def risk_score(self, probability: float) -> float: ...
+    @overload
+    def risk_score(self, probability: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+    def risk_score(self, probability: Any) -> Any:
+        """The risk score(s) of probabilities on this model's scale: its threshold at 50, its
+        points to double the odds (:func:`risk_score`)."""
+        return risk_score(probability, self.threshold, self.points_to_double_odds)
+
     def result(self, probability: float, client_id: int | None = None) -> ScoreResult:
         """The contract's answer for one probability."""
-        score = risk_score(float(probability), self.threshold)
+        score = self.risk_score(float(probability))
         return ScoreResult(
             client_id=client_id,
             probability_default=float(probability),

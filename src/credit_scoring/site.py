@@ -171,11 +171,25 @@ def params_variables(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def train_variables(m: Mapping[str, Any]) -> dict[str, Any]:
     """The ``train`` variables, from the stage's ``summary.json``."""
+    from credit_scoring.modelling.report import members_text
+
     ch, rows = m["champion"], m["rows"]
     out: dict[str, Any] = {
         "model": MODEL_FR.get(ch["model"], ch["model"]),
         "strategy": STRATEGY_FR.get(ch["strategy"], ch["strategy"]),
         "calibration": CALIBRATION_FR.get(ch["calibration"], ch["calibration"]),
+        "champion": members_text(ch["members"]),
+        "blend_oof_auc": number(ch["blend_oof_auc"], 3),
+        "points_to_double_odds": number(m["points_to_double_odds"], 0),
+        "band_p_low": percent(m["band"]["p_low"], 1),
+        "band_p_high": percent(m["band"]["p_high"], 1),
+        "band_share": percent(m["band"]["share_review"], 1),
+        "band_cost_grant_all": number(m["band"]["cost_grant_all"], 3),
+        "band_cost_refuse_all": number(m["band"]["cost_refuse_all"], 3),
+        "band_cost_follow": number(m["band"]["cost_follow_threshold"], 3),
+        "scorecard_features": len(m["scorecard"]["features"]),
+        "scorecard_auc": number(m["scorecard"]["test_auc"], 3),
+        "scorecard_auc_gap": number(m["scorecard"]["auc_gap"], 3),
         "rows_train": number(rows["train"]),
         "rows_test": number(rows["test"]),
         "rows_comparison": number(rows["comparison"]),

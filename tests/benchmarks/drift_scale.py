@@ -36,7 +36,7 @@ import pandas as pd
 
 from credit_scoring import drift
 from credit_scoring.data.twin import MANIFEST_FILE, TwinConfig, generate_twin
-from credit_scoring.scoring import risk_score
+from credit_scoring.scoring import DEFAULT_POINTS_TO_DOUBLE_ODDS, risk_score
 
 KAGGLE_TRAIN_CLIENTS = 307_511
 # Application columns standing in for the champion's engineered features: mostly numeric, a few
@@ -83,7 +83,9 @@ def _scores(frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     ext = frame[["EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"]].mean(axis=1).fillna(0.5)
     logit = -2.5 - 4.0 * (ext - 0.5) + 0.3 * (frame["DAYS_BIRTH"] / 3650.0 + 4.0)
     probability = 1.0 / (1.0 + np.exp(-(logit + rng.normal(0, 0.3, len(frame)))))
-    return risk_score(probability.to_numpy(), threshold=0.1)
+    return risk_score(
+        probability.to_numpy(), threshold=0.1, points_to_double_odds=DEFAULT_POINTS_TO_DOUBLE_ODDS
+    )
 
 
 def _peak_rss_mb() -> float:

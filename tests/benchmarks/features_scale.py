@@ -89,6 +89,17 @@ def _latest(frame: pd.DataFrame, keys: list[str], order: list[str], value: str) 
     return last.set_index(keys)[value]
 
 
+def _recent_rank(clients: pd.Series, days: pd.Series) -> pd.Series:
+    """1 for a client's latest due day, 2 for the one before...; equal days share a rank.
+
+    A missing day ranks after every known one of its client (SQL ``NULLS LAST``).
+    """
+    rank = days.groupby(clients, sort=False).rank(method="dense", ascending=False)
+    # dense ranks of the known days run 1..distinct, so a missing one is distinct + 1
+    distinct = rank.groupby(clients, sort=False).transform("max").fillna(0)
+    return rank.fillna(distinct + 1)
+
+
 def _rows_installments(d: Path) -> pd.DataFrame:
     t = _read(d, "installments_payments")
     di, de = t["DAYS_INSTALMENT"].round(), t["DAYS_ENTRY_PAYMENT"].round()
@@ -97,6 +108,8 @@ def _rows_installments(d: Path) -> pd.DataFrame:
         {
             CLIENT_ID: t[CLIENT_ID],
             "SK_ID_PREV": t["SK_ID_PREV"],
+            # of the raw day, as the SQL ranks it (before rounding)
+            "RECENT_RANK": _recent_rank(t[CLIENT_ID], t["DAYS_INSTALMENT"]),
             "DAYS_INSTALMENT": di,
             "DAYS_ENTRY_PAYMENT": de,
             "DPD": _positive(de - di),
@@ -252,6 +265,44 @@ def _rows_previous(d: Path) -> pd.DataFrame:
     )
 
 
+def _yearly_rate(q: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Yearly rate ``12 r`` of a loan repaid by ``n`` monthly instalments of ``q`` per unit.
+
+    The root of ``r / (1 - (1 + r)^-n) = q``, by bisection on ``0 < r <= q`` (the left side
+    rises from ``1 / n`` at 0 and exceeds ``q`` at ``q``); only for ``q n > 1``.
+    """
+    low, high = np.zeros_like(q), q.copy()
+    while True:  # until no bracket shrinks any more: to the last bit of a double
+        middle = (low + high) / 2
+        repaid = -np.expm1(-n * np.log1p(middle))  # 1 - (1 + r)^-n, accurate for small r
+        above = middle / repaid > q
+        new_low, new_high = np.where(above, low, middle), np.where(above, middle, high)
+        if np.array_equal(new_low, low) and np.array_equal(new_high, high):
+            return 12 * middle
+        low, high = new_low, new_high
+
+
+def _rows_previous_rates(d: Path) -> pd.DataFrame:
+    t = _read(d, "previous_application")
+    credit, annuity, term = t["AMT_CREDIT"], t["AMT_ANNUITY"], t["CNT_PAYMENT"]
+    t = t[(credit > 0) & (annuity > 0) & (term > 0)]  # a rate needs all three
+    credit, annuity, term = t["AMT_CREDIT"], t["AMT_ANNUITY"], t["CNT_PAYMENT"]
+    status = t["NAME_CONTRACT_STATUS"]
+    charged = (annuity * term > credit).to_numpy()  # otherwise no interest: rate 0
+    rate = np.zeros(len(t))
+    q, n = (annuity / credit).to_numpy(), term.to_numpy(dtype="float64")
+    rate[charged] = _yearly_rate(q[charged], n[charged])
+    return pd.DataFrame(
+        {
+            CLIENT_ID: t[CLIENT_ID],
+            "SK_ID_PREV": t["SK_ID_PREV"],
+            "DAYS_DECISION": t["DAYS_DECISION"],
+            "IS_APPROVED": _flag(status == "Approved", status),
+            "IMPLIED_RATE": np.clip(rate, 0, 1000),
+        }
+    )
+
+
 def _rows_bureau(d: Path) -> pd.DataFrame:
     bb = _read(d, "bureau_balance")
     status, month = bb["STATUS"], bb["MONTHS_BALANCE"]
@@ -269,6 +320,7 @@ def _rows_bureau(d: Path) -> pd.DataFrame:
             recent=recent,
             dpd_recent=late & recent,
             level_recent=level.where(recent),
+            month_late=month.where(late),
         )
         .groupby("SK_ID_BUREAU")
         .agg(
@@ -283,6 +335,7 @@ def _rows_bureau(d: Path) -> pd.DataFrame:
             BB_MONTHS_12M=("recent", "sum"),
             BB_DPD_MONTHS_12M=("dpd_recent", "sum"),
             BB_WORST_STATUS_12M=("level_recent", "max"),
+            BB_LAST_DPD_MONTH=("month_late", "max"),
         )
     )
     del bb
@@ -327,6 +380,7 @@ def _rows_bureau(d: Path) -> pd.DataFrame:
 _ROWS = {
     "bureau": _rows_bureau,
     "previous_application": _rows_previous,
+    "previous_rates": _rows_previous_rates,
     "POS_CASH_balance": _rows_pos,
     "POS_CASH_loans": _rows_pos_loans,
     "installments_payments": _rows_installments,
@@ -336,12 +390,38 @@ _ROWS = {
 
 
 #: What "the latest row" means for the ``last`` aggregates of a grain.
-_LAST_ORDER = {"previous_application": ["DAYS_DECISION", "SK_ID_PREV"]}
+_LAST_ORDER = {
+    "previous_application": ["DAYS_DECISION", "SK_ID_PREV"],
+    "previous_rates": ["DAYS_DECISION", "SK_ID_PREV"],
+}
+#: The abscissa of ``slope``, per grain: later rows larger.
+_TREND_X = {
+    "installments_payments": lambda rows: -rows["RECENT_RANK"],
+    "credit_card_balance": lambda rows: rows["MONTHS_BALANCE"],
+}
+
+
+def _slope(grain: Grain, subset: pd.DataFrame, measure: str) -> pd.Series:
+    """Least-squares slope of ``measure`` against the grain's abscissa, per client.
+
+    Centred form: sum((x - mean x)(y - mean y)) / sum((x - mean x)^2) over the rows where the
+    measure is known; missing for fewer than two distinct abscissas.
+    """
+    known = subset[subset[measure].notna()]
+    x = _TREND_X[grain.name](known).astype("float64")
+    y = known[measure].astype("float64")
+    clients = known[CLIENT_ID]
+    dx = x - x.groupby(clients, sort=False).transform("mean")
+    dy = y - y.groupby(clients, sort=False).transform("mean")
+    moments = pd.DataFrame({CLIENT_ID: clients, "xy": dx * dy, "xx": dx * dx})
+    sums = moments.groupby(CLIENT_ID, sort=False)[["xy", "xx"]].sum()
+    return sums["xy"] / sums["xx"].where(sums["xx"] > 0)
 
 
 def _aggregate(grain: Grain, rows: pd.DataFrame, features: list[Feature]) -> pd.DataFrame:
     """Every feature of a grain with plain groupby, one scope at a time."""
     columns: dict[str, pd.Series] = {}
+    everything = rows.groupby(CLIENT_ID, sort=False)
     for scope in grain.scopes:
         mine = [f for f in features if f.scope == scope.key]
         if not mine:
@@ -372,6 +452,12 @@ def _aggregate(grain: Grain, rows: pd.DataFrame, features: list[Feature]) -> pd.
             elif f.func == "last":
                 key = _LAST_ORDER[grain.name]
                 columns[f.name] = _latest(subset, [CLIENT_ID], key, f.measure)
+            elif f.func == "slope":
+                columns[f.name] = _slope(grain, subset, f.measure)
+            elif f.func == "vs_all":  # the scope's mean minus that of all the client's rows
+                columns[f.name] = g[f.measure].mean() - everything[f.measure].mean()
+            elif f.name not in plain:
+                raise ValueError(f"no pandas reference for {f.func!r} ({f.name})")
     return pd.DataFrame(columns)[[f.name for f in features]]
 
 

@@ -54,18 +54,20 @@ from credit_scoring.api.schemas import (
     ModelCardOut,
     NeighboursOut,
     PopulationOut,
+    ScorecardOut,
     ScoreOut,
     ValidationErrorOut,
     request_models,
     what_if_model,
 )
 from credit_scoring.api.service import (
+    ScorecardUnavailableError,
     Scored,
     ScoringService,
     ServiceUnavailableError,
     UnknownClientError,
 )
-from credit_scoring.api.settings import ENV_AUTH, ENV_KEY, ENV_KEYS, ApiSettings
+from credit_scoring.api.settings import ENV_AUTH, ENV_KEY, ENV_KEYS, SCORECARD_FILE, ApiSettings
 from credit_scoring.decision_log import AdvisorDecision, DecisionLog, LogEntry, ModelDecision
 from credit_scoring.scoring import DECISION_LABELS_FR, Scorer, probability_from_score
 
@@ -83,7 +85,9 @@ words of the project's decision contract:
 * `probability_default`: calibrated probability of default;
 * `threshold`: the probability where refusing becomes cheaper than granting
   (cost of a missed default 10, of a refused good client 1);
-* `risk_score`: 0-100, a monotone map of the probability with the threshold at exactly 50;
+* `risk_score`: 0-100, the log-odds scale of credit scoring with the threshold at exactly 50:
+  every 10 points by default, the odds of default double (the served model's setting is in
+  the `decision_rule` of `GET /v1/model`);
 * `decision`: `grant` below the review band (45-55 by default), `review` inside it, bounds
   included (the advisor decides), `refuse` above;
 * `reasons`: the features that pushed the score most, in plain French, with their direction;
@@ -91,6 +95,10 @@ words of the project's decision contract:
 
 **Authentication**: send an API key in the `X-API-Key` header (every endpoint but `/health`
 and the documentation). Keys are configured on the server by `CREDIT_SCORING_API_KEYS`.
+
+**Second reading**: `GET /v1/clients/{client_id}/scorecard` gives the points of the
+scorecard challenger (a grid of points per attribute, on the risk score's scale) beside the
+champion's answer. It decides nothing and is not written to the decision log.
 
 **Errors**: `401` missing or wrong key, `404` unknown client, `422` invalid input (field and
 reason listed; also an over-long body or batch), `503` model or data not available.
@@ -124,6 +132,13 @@ _COMMON = {
 }
 _CLIENT = {404: {"model": ErrorOut, "description": "Not a client of the production batch."}}
 _FEATURE = {404: {"model": ErrorOut, "description": "Not a numeric feature of the reference."}}
+_SCORECARD = {
+    404: {
+        "model": ErrorOut,
+        "description": f"Not a client of the production batch, or no scorecard challenger "
+        f"({SCORECARD_FILE}: the train stage that wrote the models predates it).",
+    }
+}
 #: Largest page of GET /v1/clients.
 MAX_PAGE = 1000
 
@@ -687,13 +702,14 @@ def create_app(
             "threshold": scorer.threshold,
             "review_band": [low, high],
             "review_band_probabilities": [
-                probability_from_score(low, scorer.threshold),
-                probability_from_score(high, scorer.threshold),
+                probability_from_score(low, scorer.threshold, scorer.points_to_double_odds),
+                probability_from_score(high, scorer.threshold, scorer.points_to_double_odds),
             ],
             "decision_rule": (
                 f"grant when the risk score is below {low:g}, review from {low:g} to "
                 f"{high:g} (bounds included: the advisor decides), refuse above {high:g}; "
-                f"the score is 50 at the probability threshold {scorer.threshold:.4f}"
+                f"the score is 50 at the probability threshold {scorer.threshold:.4f} and "
+                f"the odds of default double every {scorer.points_to_double_odds:g} points"
             ),
             "data_origin": origin,
             "data_note": (
@@ -983,6 +999,27 @@ def create_app(
             "shap_values": found.contributions,
             "value_texts": found.value_texts,
         }
+
+    @v1.get(
+        "/clients/{client_id}/scorecard",
+        tags=["explanations"],
+        summary="A second reading of a known client: the scorecard challenger's points",
+        response_model=ScorecardOut,
+        responses=_SCORECARD,
+    )
+    def client_scorecard(client_id: ClientIdPath, service: Service) -> dict[str, Any]:
+        """The points the scorecard challenger of the train stage (``scorecard.json``) gives
+        the client, from the same features as the client's score: the base points, then one
+        attribute per feature of the scorecard (the client's bin, value and points, largest
+        absolute points first), their total, the score (the total clipped to 0-100, 50 at the
+        scorecard's own threshold) and what the served model's review band would make of it.
+        A challenger's reading only: it decides nothing and is not written to the decision
+        log. 404 when the train stage wrote no scorecard."""
+        try:
+            reading = service.scorecard_reading(client_id)
+        except ScorecardUnavailableError as error:
+            raise HTTPException(404, str(error)) from None
+        return _finite(reading.to_dict())
 
     @v1.get(
         "/clients/{client_id}/counterfactual",

@@ -597,6 +597,84 @@ class CounterfactualOut(BaseModel):
     model_version: str
 
 
+class ScorecardAttributeOut(BaseModel):
+    """One feature of the scorecard for this client: the bin the client falls in and what it
+    is worth."""
+
+    feature: str = Field(description="Feature name (for systems).")
+    label: str = Field(description="Its French label.")
+    bin: str = Field(description="The client's bin, in French (« [0,35 ; 0,52[ », « manquant »).")
+    value: bool | int | float | str | None = Field(
+        description="The client's value; null when missing."
+    )
+    points: float = Field(description="The bin's points (> 0 raises the risk, < 0 lowers it).")
+
+
+class ScorecardOut(BaseModel):
+    """A second reading of a known client by the scorecard challenger. It decides nothing:
+    the decision is the served model's (``GET /v1/clients/{client_id}/score``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_id": 100001,
+                    "challenger": True,
+                    "note": (
+                        "Deuxième lecture : grille de score (modèle challenger). Elle ne "
+                        "décide pas ; la décision vient du modèle retenu."
+                    ),
+                    "total_points": 41.3,
+                    "score": 41.3,
+                    "decision": "grant",
+                    "decision_label": "Accordé",
+                    "review_band": [45.0, 55.0],
+                    "threshold": 0.0923,
+                    "points_to_double_odds": 10.0,
+                    "base_points": 47.9,
+                    "attributes": [
+                        {
+                            "feature": "EXT_SOURCE_3",
+                            "label": "Score externe 3",
+                            "bin": "≥ 0,53",
+                            "value": 0.71,
+                            "points": -8.2,
+                        },
+                        {
+                            "feature": "AGE_YEARS",
+                            "label": "Âge (années)",
+                            "bin": "< 32,5",
+                            "value": 28.4,
+                            "points": 1.6,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    client_id: int = Field(description=CLIENT_ID_DESCRIPTION)
+    challenger: Literal[True] = Field(
+        description="Always true: a challenger's reading, not the decision."
+    )
+    note: str = Field(description="What this reading is, in French.")
+    total_points: float = Field(description="base_points plus the points of every attribute.")
+    score: float = Field(
+        ge=0, le=100, description="total_points clipped to 0-100 (50 at the threshold)."
+    )
+    decision: DecisionName = Field(
+        description="What the scorecard would say with the served model's review band."
+    )
+    decision_label: str = Field(description="That decision in French.")
+    review_band: list[float] = Field(description="Score band of the review decision.")
+    threshold: float = Field(description="The scorecard's probability threshold (50 points).")
+    points_to_double_odds: float = Field(description="Points that double the odds of default.")
+    base_points: float = Field(description="The points every client starts from.")
+    attributes: list[ScorecardAttributeOut] = Field(
+        description="One per feature of the scorecard, largest absolute points first."
+    )
+
+
 class AdvisorDecisionOut(BaseModel):
     """The advisor decision as logged."""
 

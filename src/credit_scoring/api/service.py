@@ -13,7 +13,10 @@
   batch, the (constant) history features of a client without history, and the ids of the
   clients that have any history row. Other clients go through the same SQL as the batch.
   ``history_cache=False`` sends every application through ``features_for_clients``;
-- the :class:`~credit_scoring.explain.Explainer` and the precomputed explanations.
+- the :class:`~credit_scoring.explain.Explainer` and the precomputed explanations;
+- the scorecard challenger of the train stage (``scorecard.json``), read on first use: a
+  second reading of a known client, points per attribute, that decides nothing
+  (:meth:`ScoringService.scorecard_reading`).
 
 Nothing is read on construction; :meth:`ScoringService.load` does the loading (the API calls
 it at startup, and on first use when started without its lifespan, as a test client does).
@@ -21,10 +24,12 @@ it at startup, and on first use when started without its lifespan, as a test cli
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,12 +40,19 @@ import pandas as pd
 from credit_scoring.api.schemas import WHAT_IF_FIELDS
 from credit_scoring.data.schema import CLIENT_ID, TABLES
 from credit_scoring.decision_log import inputs_sha256
-from credit_scoring.scoring import Scorer, ScoreResult
+from credit_scoring.scoring import (
+    DECISION_LABELS_FR,
+    Scorer,
+    ScoreResult,
+    check_points_to_double_odds,
+)
+from credit_scoring.scoring import decision as band_decision
 
 if TYPE_CHECKING:
     from credit_scoring.api.population import FeatureDistribution, Neighbours, Population
     from credit_scoring.api.settings import ApiSettings
     from credit_scoring.explain import Counterfactual, Explainer, Explanation
+    from credit_scoring.modelling.scorecard import Scorecard
 
 log = logging.getLogger("credit_scoring.api")
 
@@ -92,6 +104,200 @@ def clean_fields(row: dict[str, Any]) -> dict[str, Any]:
             continue
         out[str(key)] = value.item() if hasattr(value, "item") else value
     return out
+
+
+def json_value(value: Any) -> bool | int | float | str | None:
+    """A feature value as JSON: None when missing, numpy scalars as Python ones, categories
+    as text.
+
+    >>> [json_value(v) for v in (np.float64(2.5), np.int64(3), np.bool_(True), "Working")]
+    [2.5, 3, True, 'Working']
+    >>> [json_value(v) for v in (float("nan"), float("inf"), pd.NA, None)]
+    [None, None, None, None]
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+#: What the scorecard reading says of itself, with every answer: a second opinion only.
+SCORECARD_NOTE = (
+    "Deuxième lecture : grille de score (modèle challenger). Elle ne décide pas ; la "
+    "décision vient du modèle retenu."
+)
+
+
+class ScorecardUnavailableError(LookupError):
+    """The train stage wrote no scorecard (an older pipeline run): the API answers 404."""
+
+
+@dataclass(frozen=True)
+class ScorecardAttribute:
+    """One feature of the scorecard for one client: the client's bin and its points.
+
+    Attributes
+    ----------
+    feature
+        The feature's code.
+    label
+        Its French label.
+    bin
+        The client's bin, in French (« [0,35 ; 0,52[ », « manquant »).
+    value
+        The client's value (None when missing).
+    points
+        The points of that bin: above 0 they raise the risk, below 0 they lower it.
+    """
+
+    feature: str
+    label: str
+    bin: str
+    value: bool | int | float | str | None
+    points: float
+
+
+@dataclass(frozen=True)
+class ScorecardReading:
+    """A known client read by the scorecard challenger: points, score and what it would say.
+
+    ``base_points`` plus the points of every attribute make ``total_points``; the score is
+    the total clipped to 0-100, on the risk score's scale (50 at the scorecard's threshold),
+    and ``decision`` applies the served model's review band to it. It decides nothing.
+
+    Attributes
+    ----------
+    client_id
+        SK_ID_CURR.
+    total_points, score, decision, review_band
+        The total, the score (clipped), what the band says of it, and the band.
+    threshold, points_to_double_odds
+        The scorecard's probability threshold (50 points) and its scale.
+    base_points
+        The points every client starts from.
+    attributes
+        One per feature of the scorecard, largest absolute points first.
+
+    Examples
+    --------
+    >>> reading = ScorecardReading(7, 52.0, 52.0, "review", (45.0, 55.0), 0.1, 10.0, 47.0,
+    ...     (ScorecardAttribute("AGE_YEARS", "Âge", "< 30", 25.0, 5.0),))
+    >>> data = reading.to_dict()
+    >>> data["challenger"], data["decision_label"], data["attributes"][0]["bin"]
+    (True, 'À étudier par le conseiller', '< 30')
+    >>> ScorecardReading.from_dict(data) == reading
+    True
+    """
+
+    client_id: int
+    total_points: float
+    score: float
+    decision: str
+    review_band: tuple[float, float]
+    threshold: float
+    points_to_double_odds: float
+    base_points: float
+    attributes: tuple[ScorecardAttribute, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's answer (``ScorecardOut``)."""
+        return {
+            "client_id": self.client_id,
+            "challenger": True,
+            "note": SCORECARD_NOTE,
+            "total_points": self.total_points,
+            "score": self.score,
+            "decision": self.decision,
+            "decision_label": DECISION_LABELS_FR[self.decision],
+            "review_band": list(self.review_band),
+            "threshold": self.threshold,
+            "points_to_double_odds": self.points_to_double_odds,
+            "base_points": self.base_points,
+            "attributes": [
+                {
+                    "feature": a.feature,
+                    "label": a.label,
+                    "bin": a.bin,
+                    "value": a.value,
+                    "points": a.points,
+                }
+                for a in self.attributes
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScorecardReading:
+        """The reading :meth:`to_dict` (or the API) gave."""
+        low, high = data["review_band"]
+        return cls(
+            client_id=int(data["client_id"]),
+            total_points=float(data["total_points"]),
+            score=float(data["score"]),
+            decision=str(data["decision"]),
+            review_band=(float(low), float(high)),
+            threshold=float(data["threshold"]),
+            points_to_double_odds=float(data["points_to_double_odds"]),
+            base_points=float(data["base_points"]),
+            attributes=tuple(
+                ScorecardAttribute(
+                    feature=str(a["feature"]),
+                    label=str(a["label"]),
+                    bin=str(a["bin"]),
+                    value=a.get("value"),
+                    points=float(a["points"]),
+                )
+                for a in data["attributes"]
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class LoadedScorecard:
+    """``scorecard.json``: the scorecard, its probability threshold and its scale."""
+
+    scorecard: Scorecard
+    threshold: float
+    points_to_double_odds: float
+
+
+def read_scorecard(path: Path) -> LoadedScorecard:
+    """The scorecard challenger the train stage wrote.
+
+    Raises
+    ------
+    ScorecardUnavailableError
+        When the file does not exist (a run older than the challenger).
+    ServiceUnavailableError
+        When it exists but cannot be read as a scorecard.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScorecardUnavailableError(
+            f"no scorecard challenger: {path.name} is missing from {path.parent}; run the "
+            "train stage (dvc repro train) to write it"
+        )
+    from credit_scoring.modelling.scorecard import Scorecard
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        threshold = float(data["threshold"])
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+        loaded = LoadedScorecard(
+            scorecard=Scorecard.from_dict(data["scorecard"]),
+            threshold=threshold,
+            points_to_double_odds=check_points_to_double_odds(data["points_to_double_odds"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ServiceUnavailableError(
+            f"{path.name} cannot be read ({error}): run the train stage (dvc repro train) again"
+        ) from error
+    return loaded
 
 
 class UnknownClientError(LookupError):
@@ -194,6 +400,9 @@ class ScoringService:
         self._history_ids: np.ndarray | None = None
         # explanations
         self._explanations_ok: bool | None = None
+        # the scorecard challenger
+        self._scorecard: LoadedScorecard | None = None
+        self._labels: dict[str, str] | None = None
         self._background: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -538,6 +747,94 @@ class ScoringService:
             [{k: v for k, v in fields.items() if v is not None}], [int(client_id)]
         )
         return scored
+
+    # ------------------------------------------------------------------ the scorecard challenger
+
+    @property
+    def scorecard(self) -> LoadedScorecard:
+        """The scorecard challenger (``scorecard.json`` of the models folder, read once).
+
+        Raises
+        ------
+        ScorecardUnavailableError
+            When the train stage wrote none; looked for again at the next call, since a run
+            of the train stage may add it.
+        ServiceUnavailableError
+            When the file cannot be read as a scorecard.
+        """
+        if self._scorecard is None:
+            with self._lock:
+                if self._scorecard is None:
+                    self._scorecard = read_scorecard(self.settings.scorecard_file)
+        return self._scorecard
+
+    def _feature_labels(self) -> dict[str, str]:
+        if self._labels is None:
+            from credit_scoring.features import feature_dictionary
+
+            names = feature_dictionary()[["name", "label_fr"]]
+            self._labels = dict(names.itertuples(index=False))
+        return self._labels
+
+    def scorecard_reading(self, client_id: int) -> ScorecardReading:
+        """A known client read by the scorecard challenger, from the same features as its
+        score (the production batch).
+
+        Raises
+        ------
+        UnknownClientError
+            When the client is not in the production batch.
+        ScorecardUnavailableError
+            When the train stage wrote no scorecard.
+        ServiceUnavailableError
+            When the scorecard cannot be read or needs features the batch lacks.
+        """
+        row = self.client_features([int(client_id)])
+        loaded = self.scorecard
+        card = loaded.scorecard
+        missing = [name for name in card.names if name not in row.columns]
+        if missing:
+            raise ServiceUnavailableError(
+                f"the scorecard uses {len(missing)} feature(s) the production table lacks "
+                f"(e.g. {missing[0]}): they come from different runs (dvc repro train)"
+            )
+        from credit_scoring.modelling.scorecard import BASE_POINTS
+
+        points = card.points(
+            row, threshold=loaded.threshold, points_to_double_odds=loaded.points_to_double_odds
+        ).iloc[0]
+        total = float(points.sum())
+        # Clipping the total itself keeps score and total_points consistent to the last bit
+        # (the scorecard's score() reaches the same number by another sum).
+        score = min(max(total, 0.0), 100.0)
+        band = self.scorer.review_band
+        labels = self._feature_labels()
+        attributes = []
+        for feature in card.features:
+            column = row[feature.name]
+            [index] = feature.bin_index(column)
+            attributes.append(
+                ScorecardAttribute(
+                    feature=feature.name,
+                    label=labels.get(feature.name, feature.name),
+                    bin=feature.labels()[int(index)],
+                    value=json_value(column.iloc[0]),
+                    points=float(points[feature.name]),
+                )
+            )
+        # sorted() is stable: equal points keep the scorecard's order (information value).
+        attributes.sort(key=lambda a: -abs(a.points))
+        return ScorecardReading(
+            client_id=int(client_id),
+            total_points=total,
+            score=score,
+            decision=band_decision(score, band),
+            review_band=band,
+            threshold=loaded.threshold,
+            points_to_double_odds=loaded.points_to_double_odds,
+            base_points=float(points[BASE_POINTS]),
+            attributes=tuple(attributes),
+        )
 
     # ------------------------------------------------------------------ comparisons
 

@@ -36,6 +36,10 @@ ENV_KEY = "CREDIT_SCORING_API_KEY"
 ENV_AUTH = "CREDIT_SCORING_API_AUTH"
 ENV_LOG = "CREDIT_SCORING_DECISION_LOG"
 ENV_ALIAS = "CREDIT_SCORING_MODEL_ALIAS"
+#: The scorecard challenger the train stage writes in the models folder
+#: (credit_scoring.modelling.train.SCORECARD_FILE, named here so the API need not import
+#: the training code).
+SCORECARD_FILE = "scorecard.json"
 
 _ON = {"on", "true", "1", "yes"}
 _OFF = {"off", "false", "0", "no"}
@@ -64,7 +68,8 @@ class ApiSettings:
     metrics_dir
         ``data.json`` (twin or real data).
     models_dir
-        ``summary.json`` of the train stage (the model card's metrics).
+        ``summary.json`` of the train stage (the model card's metrics) and ``scorecard.json``
+        (the scorecard challenger, a second reading of known clients).
     mlflow_dir
         The MLflow store holding the registered model.
     explanations_file
@@ -121,6 +126,11 @@ class ApiSettings:
     def production_file(self) -> Path:
         """The production batch's feature table."""
         return Path(self.features_dir) / "production.parquet"
+
+    @property
+    def scorecard_file(self) -> Path:
+        """The scorecard challenger of the train stage (:data:`SCORECARD_FILE`)."""
+        return Path(self.models_dir) / SCORECARD_FILE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ApiSettings:

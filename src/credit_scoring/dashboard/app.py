@@ -2,7 +2,8 @@
 
 Layout (1280 x 800): a header saying which data it runs on; a search bar (client id, then a
 list of matches); the score (gauge, decision with colour, icon and words) beside the few
-application fields needed; tabs « Pourquoi ce score », « Importance globale »,
+application fields needed; tabs « Pourquoi ce score » (the SHAP reasons, then a second
+reading by the scorecard challenger, which decides nothing), « Importance globale »,
 « Comparaison », « Et si… ». In the orange band the words « décision du conseiller » and a
 form (grant / refuse, reason required) record the advisor's decision in the decision log;
 outside the band the same form records an override. « Vue client » hides what is internal
@@ -41,6 +42,7 @@ from credit_scoring.labels import number, percent
 if TYPE_CHECKING:
     import pandas as pd
 
+    from credit_scoring.api.service import ScorecardReading
     from credit_scoring.dashboard.backend import ClientScore, ModelInfo, ScoringBackend
     from credit_scoring.dashboard.compare import Comparison, Reference
     from credit_scoring.explain import Explanation
@@ -289,6 +291,8 @@ class Dashboard:
         self.current: ClientScore | None = None
         self.application: dict[str, Any] = {}
         self.explanation: Explanation | None = None
+        self.scorecard: ScorecardReading | None = None
+        self._scorecard_asked = False  # None is an answer too: the pipeline has no scorecard
         self.counterfactual: dict[str, Any] | None = None
         self.what_if: ScoreResult | None = None
         self._rendered: set[int] = set()
@@ -381,6 +385,8 @@ class Dashboard:
         # tabs
         self.why = w.HTML()
         self.why.add_class("cs-why")
+        self.scorecard_out = w.HTML()
+        self.scorecard_out.add_class("cs-scorecard")
         self.importance_out = w.HTML()
         self.importance_out.add_class("cs-importance")
         self.compare_feature = w.Dropdown(
@@ -425,7 +431,7 @@ class Dashboard:
 
         self.tabs = w.Tab(
             children=[
-                w.VBox([self.why]),
+                w.VBox([self.why, self.scorecard_out]),
                 w.VBox([self.importance_out]),
                 w.VBox(
                     [self.compare_intro, self.compare_feature, self.compare_out, self.compare_table]
@@ -573,6 +579,9 @@ class Dashboard:
         self.current = score
         self.application = application
         self.explanation = None
+        self.scorecard = None
+        self._scorecard_asked = False
+        self.scorecard_out.value = ""
         self.comparison = None
         self.counterfactual = None
         self.what_if = None
@@ -676,6 +685,27 @@ class Dashboard:
                 "cs-chart cs-waterfall",
             )
         self.why.value = reasons_html(explanation) + chart
+        self._render_scorecard()
+
+    def _render_scorecard(self) -> None:
+        """The second reading below the reasons; a failure shows in its own section and
+        leaves the reasons shown."""
+        from credit_scoring.dashboard.scorecard import scorecard_error_html, scorecard_html
+
+        assert self.backend is not None and self.client_id is not None
+        assert self.phrasebook is not None
+        started = time.perf_counter()
+        try:
+            if not self._scorecard_asked:
+                self.scorecard = self.backend.scorecard(self.client_id)
+                self._scorecard_asked = True
+            self.scorecard_out.value = scorecard_html(self.scorecard, self.phrasebook)
+        except DashboardError as error:
+            self.scorecard_out.value = scorecard_error_html(str(error))
+        except Exception:  # never a silent failure in a widget callback
+            log.exception("rendering the scorecard reading failed")
+            self.scorecard_out.value = scorecard_error_html("réessayez ou prévenez le support.")
+        self.timings.steps["scorecard"] = time.perf_counter() - started
 
     def _render_importance(self) -> None:
         from credit_scoring.dashboard.compare import figure_png, plot_importance

@@ -1,8 +1,8 @@
 """Data access of the dashboard: one interface, two backends, and the bank's client files.
 
 - :class:`ApiBackend` calls the scoring API (``CREDIT_SCORING_API_URL``, key in
-  ``CREDIT_SCORING_API_KEY``): scores, explanations, counterfactuals, and advisor decisions
-  written to the API's decision log;
+  ``CREDIT_SCORING_API_KEY``): scores, explanations, counterfactuals, the scorecard
+  challenger's second reading, and advisor decisions written to the API's decision log;
 - :class:`LocalBackend` runs the same :class:`~credit_scoring.api.service.ScoringService` as
   the API, in process (the champion from the registry), and writes advisor decisions to the
   same decision log (``CREDIT_SCORING_DECISION_LOG``, default ``data/decisions.sqlite``),
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     import httpx
 
     from credit_scoring.api.population import Neighbours
-    from credit_scoring.api.service import ScoringService
+    from credit_scoring.api.service import ScorecardReading, ScoringService
     from credit_scoring.api.settings import ApiSettings
     from credit_scoring.dashboard.compare import Reference
     from credit_scoring.explain import Explanation
@@ -150,6 +150,11 @@ class ScoringBackend(Protocol):
         """What would get the stored application granted (``Counterfactual.to_dict()``)."""
         ...
 
+    def scorecard(self, client_id: int) -> ScorecardReading | None:
+        """The scorecard challenger's points for the client (a second reading that decides
+        nothing); None when the pipeline wrote no scorecard."""
+        ...
+
     def record_decision(
         self,
         client_id: int,
@@ -248,6 +253,15 @@ def _score_result(data: Mapping[str, Any]) -> ScoreResult:
     )
 
 
+def _detail(response: httpx.Response) -> str:
+    """The ``detail`` of an API error, empty when the body is not the API's."""
+    try:
+        detail = response.json().get("detail", "")
+    except (ValueError, AttributeError):
+        return ""
+    return detail if isinstance(detail, str) else ""
+
+
 def _read_params_bounds(params_file: Path) -> dict[str, Any] | None:
     import yaml
 
@@ -307,7 +321,9 @@ class ApiBackend:
         self._info: ModelInfo | None = None
         self._reference: Reference | None = None
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, *, absent: str | None = None, **kwargs: Any) -> Any:
+        """The answer's JSON; with ``absent``, None for a 404 whose message names it (what
+        the API lacks, rather than an unknown client)."""
         import httpx
 
         try:
@@ -318,6 +334,8 @@ class ApiBackend:
                 "instant ou prévenez le support."
             ) from None
         if response.status_code == 404:
+            if absent is not None and absent in _detail(response):
+                return None
             raise DashboardError("Client inconnu du lot de production.")
         if response.status_code == 401:
             raise DashboardError("Clé d'API refusée : vérifiez CREDIT_SCORING_API_KEY.")
@@ -363,6 +381,13 @@ class ApiBackend:
 
     def counterfactual(self, client_id: int) -> dict[str, Any]:
         return dict(self._call("GET", f"/v1/clients/{int(client_id)}/counterfactual"))
+
+    def scorecard(self, client_id: int) -> ScorecardReading | None:
+        from credit_scoring.api.service import ScorecardReading
+        from credit_scoring.api.settings import SCORECARD_FILE
+
+        data = self._call("GET", f"/v1/clients/{int(client_id)}/scorecard", absent=SCORECARD_FILE)
+        return None if data is None else ScorecardReading.from_dict(data)
 
     def score_what_if(self, client_id: int, changes: Mapping[str, float]) -> ScoreResult:
         body = {str(k): float(v) for k, v in changes.items()}
@@ -505,6 +530,14 @@ class LocalBackend:
         out = found.to_dict()
         out["model_version"] = self.service.scorer.model_version
         return dict(out)
+
+    def scorecard(self, client_id: int) -> ScorecardReading | None:
+        from credit_scoring.api.service import ScorecardUnavailableError
+
+        try:
+            return self._guard(lambda: self.service.scorecard_reading(int(client_id)))
+        except ScorecardUnavailableError:
+            return None
 
     def score_what_if(self, client_id: int, changes: Mapping[str, float]) -> ScoreResult:
         from pydantic import ValidationError

@@ -1,11 +1,12 @@
 """SHAP values of the champion on its log-odds, whatever wraps the booster.
 
-The registered champion is a ``CalibratedClassifierCV`` whose fitted copies (``ensemble=True``:
-one per fold; ``ensemble=False``: one on all rows) are imbalanced-learn pipelines
-``schema -> prep -> sampler -> model``. Calibration is a monotone map applied after the
-booster, so what a feature "pushes" is read on the booster's raw margin (log-odds), where
-SHAP values add up exactly; with several copies the explained margin is their mean, and since
-SHAP values are linear in the model, its SHAP values are the mean of the copies'.
+The registered champion is a :class:`~credit_scoring.modelling.blend.MarginBlend`: fitted
+imbalanced-learn pipelines ``schema -> prep -> sampler -> model`` (LightGBM, XGBoost) whose
+log-odds are averaged with fixed weights, then calibrated (a ``CalibratedClassifierCV``, one
+copy per fold, is read the same way, each copy weighing 1/K). Calibration is a monotone map
+applied after the blend, so what a feature "pushes" is read on the blended raw margin
+(log-odds), where SHAP values add up exactly; since SHAP values are linear in the model, the
+blend's SHAP values are the same weighted average of its members'.
 
 Boosters give exact TreeSHAP natively (LightGBM ``pred_contrib``, XGBoost ``pred_contribs``:
 the same algorithm ``shap.TreeExplainer`` calls for them, without its per-call overhead); other
@@ -34,23 +35,22 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from credit_scoring.modelling.blend import weighted_members
+
 FloatArray = npt.NDArray[np.float64]
 Kind = Literal["lightgbm", "xgboost", "tree", "linear"]
 
 
 def fitted_copies(model: Any) -> list[Any]:
-    """The fitted estimators behind a served model: the calibrated copies of a
-    ``CalibratedClassifierCV`` (one or K), else the model itself.
+    """The fitted estimators behind a served model: the members of a blend, the calibrated
+    copies of a ``CalibratedClassifierCV`` (one or K), else the model itself.
 
     Examples
     --------
     >>> fitted_copies("model")
     ['model']
     """
-    copies = getattr(model, "calibrated_classifiers_", None)
-    if copies:
-        return [c.estimator for c in copies]
-    return [model]
+    return [estimator for estimator, _ in weighted_members(model)]
 
 
 def _kind(final: Any) -> Kind:
@@ -307,7 +307,9 @@ class ShapEngine:
         self, model: Any, features: Sequence[str], background: pd.DataFrame | None = None
     ) -> None:
         self.features = [str(f) for f in features]
-        self.copies = [split_copy(e, self.features) for e in fitted_copies(model)]
+        members = weighted_members(model)
+        self.copies = [split_copy(e, self.features) for e, _ in members]
+        self.weights = np.array([w for _, w in members], dtype=float)
         self._executor: ThreadPoolExecutor | None = None
         if any(c.kind == "linear" for c in self.copies) and background is not None:
             frame = background[self.features]
@@ -358,31 +360,33 @@ class ShapEngine:
         """SHAP values per input feature (n, p) and the base value per row (n,), on the mean
         raw margin of the copies: ``values.sum(axis=1) + base == margin(X)``."""
         parts = self.per_copy(X)
-        values = np.mean([v for v, _ in parts], axis=0)
-        base = np.mean([b for _, b in parts], axis=0)
+        values = np.tensordot(self.weights, [v for v, _ in parts], axes=1)
+        base = np.tensordot(self.weights, [b for _, b in parts], axes=1)
         return values, base
 
     def margin(self, X: pd.DataFrame) -> FloatArray:
-        """The explained quantity: the mean raw margin (log-odds) of the copies."""
-        return np.mean(
-            [_margin(c, Xt) for c, Xt in zip(self.copies, self._transformed(X), strict=True)],
-            axis=0,
-        )
+        """The explained quantity: the weighted raw margin (log-odds) of the copies."""
+        margins = [_margin(c, Xt) for c, Xt in zip(self.copies, self._transformed(X), strict=True)]
+        return np.tensordot(self.weights, margins, axes=1)
 
     def gain_importance(self) -> pd.Series:
         """Total split gain of each input feature, averaged over the copies, summing to 1;
         empty when the model records no gain (linear models)."""
-        parts = []
-        for c in self.copies:
+        parts, kept = [], []
+        for c, weight in zip(self.copies, self.weights, strict=True):
             gain = _gain(c)
             if gain is None:
                 continue
             if c.owner is not None:
                 gain = np.bincount(c.owner, weights=gain, minlength=len(self.features))
-            parts.append(gain)
+            # Each member's gains sum to 1 first: LightGBM's and XGBoost's gains have
+            # different units.
+            total = gain.sum()
+            parts.append(gain / total if total > 0 else gain)
+            kept.append(weight)
         if not parts:
             return pd.Series(dtype=float)
-        mean = np.mean(parts, axis=0)
+        mean = np.average(parts, axis=0, weights=kept)
         total = mean.sum()
         return pd.Series(mean / total if total > 0 else mean, index=self.features)
 

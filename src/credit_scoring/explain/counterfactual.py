@@ -24,7 +24,7 @@ import pandas as pd
 
 from credit_scoring import paths
 from credit_scoring.labels import number, percent
-from credit_scoring.scoring import DECISION_LABELS_FR, decision, risk_score
+from credit_scoring.scoring import DECISION_LABELS_FR, decision
 
 if TYPE_CHECKING:
     from credit_scoring.scoring import Scorer
@@ -330,7 +330,7 @@ def counterfactual(
     frame, grid = variants(application, bounds)
     features = _assemble(frame, history, levels)
     proba = scorer.predict_proba(features)
-    scores = np.asarray(risk_score(proba, scorer.threshold), dtype=float)
+    scores = np.asarray(scorer.risk_score(proba), dtype=float)
     decisions = np.array([decision(s, scorer.review_band) for s in scores])
 
     p0, s0, d0 = float(proba[0]), float(scores[0]), str(decisions[0])
@@ -386,7 +386,7 @@ def counterfactual(
         if verify:
             served = features_for_clients([cid], interim_dir, applications=new_row)
             p_new = float(scorer.predict_proba(served)[0])
-            s_new = float(risk_score(p_new, scorer.threshold))
+            s_new = float(scorer.risk_score(p_new))
         d_new = decision(s_new, scorer.review_band)
         if d_new != "grant":  # the batch and the serving path disagree: try the next one
             continue

@@ -213,7 +213,7 @@ class Explainer:
         return self.engine.contributions(features)
 
     def log_odds(self, features: pd.DataFrame) -> FloatArray:
-        """The model's raw log-odds (mean over its calibrated copies), what SHAP explains."""
+        """The model's raw log-odds (its members' weighted log-odds), what SHAP explains."""
         return self.engine.margin(features)
 
     def build(

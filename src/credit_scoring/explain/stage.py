@@ -334,7 +334,8 @@ def run_explain(
 
     # Stability of the top features across the fold models.
     t0 = time.perf_counter()
-    if len(parts) > 1:
+    # Only a cross-validated calibration's copies are fold models; a blend's are families.
+    if len(parts) > 1 and hasattr(scorer.model, "calibrated_classifiers_"):
         folds = imp.folds_table([v for v, _ in parts], scorer.features)
         stability_source = "calibrated copies (one model per cross-validation fold)"
     else:
@@ -367,7 +368,9 @@ def run_explain(
     # Three example clients of the production batch, with counterfactuals.
     t0 = time.perf_counter()
     proba = scorer.predict_proba(production)
-    scores = np.asarray(risk_score(proba, scorer.threshold), dtype=float)
+    scores = np.asarray(
+        risk_score(proba, scorer.threshold, scorer.points_to_double_odds), dtype=float
+    )
     ids = production[CLIENT_ID].to_numpy()
     picked = pick_examples(ids, scores, scorer.review_band)
     candidates = production
@@ -375,7 +378,10 @@ def run_explain(
         # A decision nobody in the batch gets: take its example among held-out clients.
         held_out = train[train[CLIENT_ID].isin(test[CLIENT_ID])]
         held_scores = np.asarray(
-            risk_score(scorer.predict_proba(held_out), scorer.threshold), dtype=float
+            risk_score(
+                scorer.predict_proba(held_out), scorer.threshold, scorer.points_to_double_odds
+            ),
+            dtype=float,
         )
         more = pick_examples(held_out[CLIENT_ID].to_numpy(), held_scores, scorer.review_band)
         picked = {d: picked.get(d, more.get(d)) for d in DECISIONS if d in picked or d in more}
@@ -442,7 +448,7 @@ def run_explain(
     summary: dict[str, Any] = {
         "model_copies": len(explainer.engine.copies),
         "model_kind": sorted(set(explainer.engine.kinds)),
-        "explained_output": "raw log-odds of the booster, mean over the calibrated copies",
+        "explained_output": "raw log-odds: the members' weighted log-odds, before calibration",
         "features": len(scorer.features),
         "sample_rows": len(sample),
         "base_value": float(np.mean(base)),

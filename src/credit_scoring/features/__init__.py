@@ -2,11 +2,13 @@
 
 Public API: :func:`build_features` (applications -> features), :func:`build_feature_tables`
 (the ``features`` stage: ``train.parquet``, ``production.parquet``, ``dictionary.csv``,
-``categories.json``), :func:`features_for_clients` (serving), :func:`feature_dictionary`.
+``categories.json``), :func:`features_for_clients` (serving), :func:`feature_dictionary`,
+:func:`feature_groups` (features by group, to leave one group out).
 
-Layout: ``application.py`` (the application's own features, NumPy), ``catalog.py`` (every
-history aggregate declared once: name, SQL, French label), ``sql/*.sql`` (one row per event of
-each history table, exact-typed), ``engine.py`` (DuckDB), ``cross.py`` (history against income),
+Layout: ``application.py`` (the application's own features, NumPy; ``rates.py`` infers the
+term and rate of the current credit), ``catalog.py`` (every history aggregate declared once:
+name, SQL, French label, group), ``sql/*.sql`` (one row per event of each history table,
+exact-typed), ``engine.py`` (DuckDB), ``cross.py`` (history against the application),
 ``build.py`` (entry points), ``report.py`` (the notebook's tables and figures).
 
 Engine: DuckDB, chosen by benchmark
@@ -40,6 +42,7 @@ from credit_scoring.features.build import (
     build_feature_tables,
     build_features,
     feature_dictionary,
+    feature_groups,
     features_for_clients,
     read_feature_table,
 )
@@ -53,6 +56,7 @@ __all__ = [
     "build_features",
     "category_levels",
     "feature_dictionary",
+    "feature_groups",
     "features_for_clients",
     "read_feature_table",
 ]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from credit_scoring.data.schema import CLIENT_ID, DAYS_SENTINEL, TABLES
 from credit_scoring.features.catalog import Feature
+from credit_scoring.features.rates import REFERENCE_YEARLY_RATE, implied_term
 from credit_scoring.labels import label
 
 _COLUMNS = [c for c in TABLES["application_test"].columns if c.name != CLIENT_ID]
@@ -149,7 +150,13 @@ def _raw_unit(column: str) -> str:
 
 
 def _feature(
-    name: str, label: str, unit: str, aggregation: str, actionable: bool = False, direction=""
+    name: str,
+    label: str,
+    unit: str,
+    aggregation: str,
+    actionable: bool = False,
+    direction="",
+    group: str = "",
 ) -> Feature:
     return Feature(
         name=name,
@@ -159,6 +166,7 @@ def _feature(
         unit=unit,
         actionable=actionable,
         direction=direction,
+        group=group,
     )
 
 
@@ -342,6 +350,24 @@ def derived_features() -> list[Feature]:
             "part",
             "share of missing building columns (*_AVG, *_MODE, *_MEDI)",
         ),
+        f(
+            "APP_IMPLIED_TERM",
+            "Durée implicite du crédit demandé",
+            "mois",
+            f"standard term whose implied yearly rate is closest to {REFERENCE_YEARLY_RATE:.0%}"
+            " (features.rates); missing for revolving loans",
+            True,
+            group="taux_implicite",
+        ),
+        f(
+            "APP_IMPLIED_RATE",
+            "Taux annuel implicite du crédit demandé",
+            "part",
+            "yearly rate implied by AMT_CREDIT, AMT_ANNUITY and APP_IMPLIED_TERM",
+            True,
+            "+",
+            group="taux_implicite",
+        ),
     ]
 
 
@@ -500,6 +526,12 @@ def columns(
         else:
             missing += np.isnan(raw[column])
     out["BUILDING_INFO_MISSING"] = missing / len(_BUILDING)
+
+    # A revolving loan has no term: its annuity is a share of the card's limit.
+    revolving = np.asarray(out["NAME_CONTRACT_TYPE"].astype(object) == "Revolving loans")
+    term, rate = implied_term(credit, annuity)
+    out["APP_IMPLIED_TERM"] = np.where(revolving, np.nan, term)
+    out["APP_IMPLIED_RATE"] = np.where(revolving, np.nan, rate)
     return out
 
 

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from credit_scoring import paths
 from credit_scoring.data.schema import CLIENT_ID, TARGET
 from credit_scoring.features import application, cross, engine
-from credit_scoring.features.catalog import SOURCES, Feature, history_features
+from credit_scoring.features.catalog import GROUPS, SOURCES, Feature, group_of, history_features
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,36 @@ def all_features() -> list[Feature]:
     return application.application_features() + history_features() + cross.cross_features()
 
 
+def feature_groups() -> dict[str, list[str]]:
+    """Feature names by group (the keys of ``catalog.GROUPS``, in order), in column order.
+
+    The groups split the features: a benchmark leaves one out to weigh it. One per history table
+    (``bureau`` with its monthly statuses, ``previous``, ``pos``, ``installments``, ``card``), the
+    cross features going with the table they read; ``application``; then the four groups of the
+    top Kaggle solutions: ``taux_implicite`` (implied rates of the current and previous credits),
+    ``tendances`` (trends over the latest instalments and card months),
+    ``anciennete_incidents`` (dates of the latest late payments; the date of the latest refusal
+    and the refusals of the last 12 months predate them, in ``previous``), ``bureau_par_type``.
+
+    Examples
+    --------
+    >>> groups = feature_groups()
+    >>> list(groups)[-4:]
+    ['taux_implicite', 'tendances', 'anciennete_incidents', 'bureau_par_type']
+    >>> "APP_IMPLIED_RATE" in groups["taux_implicite"], "BURO_CAR_COUNT" in groups["bureau"]
+    (True, False)
+    >>> sum(map(len, groups.values())) == len(all_features())
+    True
+    """
+    groups: dict[str, list[str]] = {group: [] for group in GROUPS}
+    for feature in all_features():
+        groups[group_of(feature)].append(feature.name)
+    return groups
+
+
 def feature_dictionary() -> pd.DataFrame:
-    """One row per feature: name, source, aggregation, French label, unit, actionable, direction.
+    """One row per feature: name, source, aggregation, French label, unit, actionable, direction,
+    group (see :func:`feature_groups`).
 
     ``unit`` is one of ``jours``, ``mois``, ``années``, ``€``, ``ratio``, ``part`` (a share
     between 0 and 1) or empty (counts, flags, scores). ``actionable`` marks what the client can
@@ -60,6 +88,7 @@ def feature_dictionary() -> pd.DataFrame:
             "unit": f.unit,
             "actionable": f.actionable,
             "direction": f.direction,
+            "group": group_of(f),
         }
         for f in all_features()
     ]

@@ -5,6 +5,7 @@ a loan, a previous application, a credit at the bureau) with exact-typed measure
 declares its *scopes* (subsets of rows: active credits, the last 12 months...) and, per scope, the
 aggregates to take per client. Feature names, the SQL, the pandas reference of the benchmark and
 the French dictionary are all generated from these declarations, so they cannot drift apart.
+Every feature belongs to one of :data:`GROUPS`, for benchmarks that leave one out.
 
 Examples
 --------
@@ -41,7 +42,9 @@ SOURCES: tuple[Source, ...] = (
     "credit_card_balance",
 )
 
-Func = Literal["count", "nunique", "mean", "min", "max", "sum", "std", "rate", "last"]
+Func = Literal[
+    "count", "nunique", "mean", "min", "max", "sum", "std", "rate", "last", "slope", "vs_all"
+]
 Kind = Literal["value", "flag"]
 #: "+": a higher value usually goes with more risk; "-": with less; "": no reliable hint.
 Direction = Literal["+", "-", ""]
@@ -63,9 +66,40 @@ _FUNC_EN = {
     "std": "standard deviation",
     "rate": "ratio of sums",
     "last": "value at the latest row",
+    "slope": "least-squares slope",
+    "vs_all": "mean over the scope minus the mean over all rows",
 }
 #: Aggregates that are 0, not missing, for a client without rows.
 ZERO_WHEN_EMPTY: frozenset[str] = frozenset({"count", "nunique", "sum"})
+
+#: Feature groups, for benchmarks that leave one out: a group per history table (its cross
+#: features with it), the application's own, then four groups of the top Kaggle solutions.
+GROUPS: dict[str, str] = {
+    "application": "the application's own columns and ratios",
+    "bureau": "credits reported by the credit bureau, and their monthly statuses",
+    "previous": "previous applications at Home Credit",
+    "pos": "monthly balances of previous point-of-sale and cash loans",
+    "installments": "instalment payments of previous loans",
+    "card": "monthly balances of previous credit cards",
+    "taux_implicite": "yearly interest rates implied by amount, annuity and term",
+    "tendances": "trends over the latest instalments and card months",
+    "anciennete_incidents": "how long ago the latest late payment was",
+    "bureau_par_type": "bureau credits by type: consumer, card, car, mortgage",
+}
+#: The group of a feature that names none: that of its source.
+SOURCE_GROUPS: dict[str, str] = {
+    "application": "application",
+    "bureau": "bureau",
+    "bureau_balance": "bureau",
+    "previous_application": "previous",
+    "POS_CASH_balance": "pos",
+    "installments_payments": "installments",
+    "credit_card_balance": "card",
+}
+#: How many of a client's latest due days (instalments) the instalment trends look at.
+TREND_INSTALMENTS = 12
+#: How many months before the application the card trends look at.
+TREND_CARD_MONTHS = 6
 
 
 @dataclass(frozen=True)
@@ -94,6 +128,7 @@ class Scope:
     where: str | None
     label_fr: str
     english: str
+    group: str = ""  # the group of its features, when it is not the grain's
 
 
 @dataclass(frozen=True)
@@ -114,6 +149,18 @@ class Feature:
     measure: str = ""
     scope: str = ""
     denominator: str = ""
+    # A key of GROUPS; empty: the group of its source (see group_of).
+    group: str = ""
+
+
+def group_of(feature: Feature) -> str:
+    """The group of a feature (a key of :data:`GROUPS`).
+
+    >>> group_of(Feature("X", "credit_card_balance", "", "", "")), group_of(
+    ...     Feature("Y", "bureau", "", "", "", group="bureau_par_type"))
+    ('card', 'bureau_par_type')
+    """
+    return feature.group or SOURCE_GROUPS[feature.source]
 
 
 @dataclass(frozen=True)
@@ -138,6 +185,14 @@ class Grain:
     last_label: dict[str, str] = field(default_factory=dict)
     # Labels that read better written out whole, by feature name.
     labels: dict[str, str] = field(default_factory=dict)
+    # Directions that differ from their measure's, by feature name.
+    directions: dict[str, Direction] = field(default_factory=dict)
+    # The group of its features (empty: that of the source), unless their scope names one.
+    group: str = ""
+    # ``slope``: the abscissa (SQL over the rows; later rows larger) and what one step of it is.
+    trend_x: str = ""
+    trend_step: str = ""
+    trend_english: str = ""
 
     def measure(self, column: str) -> Measure:
         for m in self.measures:
@@ -157,7 +212,9 @@ class Grain:
                 feature = self._feature(scope, *spec)
                 if feature.name in self.labels:
                     feature = replace(feature, label_fr=self.labels[feature.name])
-                yield feature
+                if feature.name in self.directions:
+                    feature = replace(feature, direction=self.directions[feature.name])
+                yield replace(feature, group=scope.group or self.group)
 
     def _feature(self, scope: Scope, func: str, column: str = "", denominator: str = "") -> Feature:
         tag = f"{self.prefix}_{scope.key}" if scope.key else self.prefix
@@ -215,6 +272,8 @@ class Grain:
                 scope=scope.key,
                 denominator=denominator,
             )
+        if func in ("slope", "vs_all"):
+            return self._trend(scope, func, m)
         suffix = {"mean": "MEAN", "min": "MIN", "max": "MAX", "sum": "SUM", "std": "STD"}
         if func == "last":
             name = f"{tag}_LAST_{column}"
@@ -266,6 +325,58 @@ class Grain:
             scope=scope.key,
         )
 
+    def _trend(self, scope: Scope, func: str, m: Measure) -> Feature:
+        """``slope`` (least squares against ``trend_x``) or ``vs_all`` of a measure over a scope.
+
+        Both come from exact sums and counts (BIGINT, DECIMAL), so the few DOUBLE operations on
+        them give the same bits whatever the row order, as ``std`` does.
+        """
+        if not scope.where:
+            raise ValueError(f"{self.name}: a {func} needs a scope narrower than all rows")
+        tag, column, over = f"{self.prefix}_{scope.key}", m.column, scope.english
+        # Trends of days would read as dates ("il y a 3 jours"): plain numbers; ratios as percents.
+        unit = {"ratio": "part", "part": "part", "€": "€"}.get(m.unit, "")
+        if func == "vs_all":
+            return Feature(
+                name=f"{tag}_{column}_MEAN_VS_ALL",
+                source=m.source or self.source,
+                aggregation=f"mean of {m.english} over {over} minus its mean over all rows",
+                label_fr=_with_scope(f"Écart à tout l'historique : {m.noun}", scope, "moyenne"),
+                unit=unit,
+                direction=m.direction,
+                grain=self.name,
+                func=func,
+                sql=f"avg(CASE WHEN {scope.where} THEN {column} END) - avg({column})",
+                measure=column,
+                scope=scope.key,
+            )
+        x = f"({self.trend_x})"
+
+        def total(expr: str) -> str:
+            # The rows of the scope where the measure is known, for every sum alike.
+            kept = f"CASE WHEN {scope.where} AND {column} IS NOT NULL THEN {expr} END"
+            return f"CAST(sum({kept}) AS DOUBLE)"
+
+        n, sx, sy = total("1"), total(x), total(column)
+        return Feature(
+            name=f"{tag}_{column}_SLOPE",
+            source=m.source or self.source,
+            aggregation=(
+                f"least-squares slope of {m.english} against {self.trend_english} over {over}"
+            ),
+            label_fr=_with_scope(f"Évolution par {self.trend_step} : {m.noun}", scope),
+            unit=unit,
+            direction=m.direction,
+            grain=self.name,
+            func=func,
+            sql=(
+                f"({n} * {total(f'{x} * {column}')} - {sx} * {sy})"
+                f" / nullif({n} * {total(f'{x} * {x}')} - {sx} * {sx}, 0)"
+            ),
+            measure=column,
+            scope=scope.key,
+        )
+
 
 def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
@@ -286,6 +397,7 @@ def _with_scope(label: str, scope: Scope, func_fr: str = "") -> str:
 
 
 ALL = "all rows"
+_RECENCY = "anciennete_incidents"
 
 # --- installments_payments ---------------------------------------------------------------------
 
@@ -302,6 +414,21 @@ _INSTALMENTS = Grain(
             "DAYS_INSTALMENT >= -365",
             "12 derniers mois",
             "payments due in the 365 days before the application",
+        ),
+        Scope(
+            f"LAST{TREND_INSTALMENTS}",
+            f"RECENT_RANK <= {TREND_INSTALMENTS}",
+            f"{TREND_INSTALMENTS} dernières échéances",
+            f"payments of the client's {TREND_INSTALMENTS} latest due days",
+            "tendances",
+        ),
+        Scope("LATE", "LATE = 1", "échéances payées en retard", "late payments", _RECENCY),
+        Scope(
+            "LATE30",
+            "LATE_30 = 1",
+            "échéances payées avec plus de 30 jours de retard",
+            "payments over 30 days late",
+            _RECENCY,
         ),
     ),
     measures=(
@@ -401,13 +528,50 @@ _INSTALMENTS = Grain(
             ("sum", "AMT_INSTALMENT"),
             ("sum", "AMT_PAYMENT"),
         ],
+        f"LAST{TREND_INSTALMENTS}": [
+            ("slope", "DPD"),
+            ("slope", "PAYMENT_RATIO"),
+            ("mean", "DPD"),
+            ("mean", "PAYMENT_RATIO"),
+            ("mean", "LATE"),
+            ("vs_all", "DPD"),
+            ("vs_all", "PAYMENT_RATIO"),
+        ],
+        "LATE": [("max", "DAYS_INSTALMENT")],
+        "LATE30": [("max", "DAYS_INSTALMENT")],
     },
     distinct_noun={"SK_ID_PREV": "crédits précédents avec des échéances"},
     labels={
         "INST_DAYS_ENTRY_PAYMENT_MAX": "Date du dernier paiement d'échéance",
         "INST_DAYS_INSTALMENT_MIN": "Date de la plus ancienne échéance",
         "INST_DAYS_INSTALMENT_MAX": "Date de la dernière échéance passée",
+        "INST_LATE_DAYS_INSTALMENT_MAX": "Date de la dernière échéance payée en retard",
+        "INST_LATE30_DAYS_INSTALMENT_MAX": (
+            "Date de la dernière échéance payée avec plus de 30 jours de retard"
+        ),
+        f"INST_LAST{TREND_INSTALMENTS}_DPD_SLOPE": (
+            f"Évolution du retard de paiement sur les {TREND_INSTALMENTS} dernières échéances"
+            " (jours de plus par échéance)"
+        ),
+        f"INST_LAST{TREND_INSTALMENTS}_PAYMENT_RATIO_SLOPE": (
+            "Évolution de la part payée de chaque échéance sur les"
+            f" {TREND_INSTALMENTS} dernières échéances (par échéance)"
+        ),
+        f"INST_LAST{TREND_INSTALMENTS}_DPD_MEAN_VS_ALL": (
+            f"Écart entre le retard moyen des {TREND_INSTALMENTS} dernières échéances et celui"
+            " de tout l'historique"
+        ),
+        f"INST_LAST{TREND_INSTALMENTS}_PAYMENT_RATIO_MEAN_VS_ALL": (
+            f"Écart entre la part payée des {TREND_INSTALMENTS} dernières échéances et celle de"
+            " tout l'historique"
+        ),
     },
+    # A recent late payment weighs more than an old one.
+    directions={"INST_LATE_DAYS_INSTALMENT_MAX": "+", "INST_LATE30_DAYS_INSTALMENT_MAX": "+"},
+    # The rank counts due days back from the latest: its opposite grows with time.
+    trend_x="-RECENT_RANK",
+    trend_step="échéance",
+    trend_english="the rank of the due day",
 )
 
 # --- POS_CASH_balance ---------------------------------------------------------------------------
@@ -417,6 +581,7 @@ _POS_SCOPES = (
     Scope(
         "12M", "MONTHS_BALANCE >= -12", "12 derniers mois", "the 12 months before the application"
     ),
+    Scope("LATE", "DPD_MONTH = 1", "mois en retard", "months past due", _RECENCY),
 )
 
 _POS_MONTHS = Grain(
@@ -495,12 +660,17 @@ _POS_MONTHS = Grain(
             ("mean", "DPD_MONTH"),
             ("mean", "CNT_INSTALMENT_FUTURE"),
         ],
+        "LATE": [("max", "MONTHS_BALANCE")],
     },
     distinct_noun={"SK_ID_PREV": "crédits précédents (vente ou prêt personnel)"},
     labels={
         "POS_MONTHS_BALANCE_MIN": "Début de l'historique des crédits précédents",
         "POS_MONTHS_BALANCE_MAX": "Dernier mois connu des crédits précédents",
+        "POS_LATE_MONTHS_BALANCE_MAX": (
+            "Date du dernier mois en retard de paiement sur un crédit précédent"
+        ),
     },
+    directions={"POS_LATE_MONTHS_BALANCE_MAX": "+"},
 )
 
 _POS_LOANS = Grain(
@@ -580,8 +750,22 @@ _CARD_MONTHS = Grain(
             "12 derniers mois",
             "the 12 months before the application",
         ),
+        Scope(
+            f"{TREND_CARD_MONTHS}M",
+            f"MONTHS_BALANCE >= -{TREND_CARD_MONTHS}",
+            f"{TREND_CARD_MONTHS} derniers mois",
+            f"the {TREND_CARD_MONTHS} months before the application",
+            "tendances",
+        ),
+        Scope("LATE", "DPD_MONTH = 1", "mois en retard", "months past due", _RECENCY),
     ),
     measures=(
+        Measure(
+            "MONTHS_BALANCE",
+            "mois de l'historique des cartes de crédit",
+            "mois",
+            "month relative to the application",
+        ),
         Measure("AMT_BALANCE", "solde de la carte de crédit", "€", "balance", "value", "+"),
         Measure("AMT_CREDIT_LIMIT_ACTUAL", "plafond de la carte de crédit", "€", "credit limit"),
         Measure(
@@ -701,8 +885,40 @@ _CARD_MONTHS = Grain(
             ("max", "SK_DPD"),
             ("mean", "DPD_MONTH"),
         ],
+        f"{TREND_CARD_MONTHS}M": [
+            ("slope", "UTILISATION"),
+            ("vs_all", "UTILISATION"),
+            ("slope", "SK_DPD"),
+            ("vs_all", "SK_DPD"),
+        ],
+        "LATE": [("max", "MONTHS_BALANCE")],
     },
     distinct_noun={"SK_ID_PREV": "cartes de crédit précédentes"},
+    labels={
+        f"CC_{TREND_CARD_MONTHS}M_UTILISATION_SLOPE": (
+            "Évolution de la part du plafond de carte utilisée sur les"
+            f" {TREND_CARD_MONTHS} derniers mois (par mois)"
+        ),
+        f"CC_{TREND_CARD_MONTHS}M_UTILISATION_MEAN_VS_ALL": (
+            "Écart entre la part du plafond de carte utilisée sur les"
+            f" {TREND_CARD_MONTHS} derniers mois et celle de tout l'historique"
+        ),
+        f"CC_{TREND_CARD_MONTHS}M_SK_DPD_SLOPE": (
+            f"Évolution du retard de paiement de la carte sur les {TREND_CARD_MONTHS} derniers"
+            " mois (jours de plus par mois)"
+        ),
+        f"CC_{TREND_CARD_MONTHS}M_SK_DPD_MEAN_VS_ALL": (
+            f"Écart entre le retard moyen de la carte sur les {TREND_CARD_MONTHS} derniers mois"
+            " et celui de tout l'historique"
+        ),
+        "CC_LATE_MONTHS_BALANCE_MAX": (
+            "Date du dernier mois en retard de paiement sur une carte de crédit"
+        ),
+    },
+    directions={"CC_LATE_MONTHS_BALANCE_MAX": "+"},
+    trend_x="MONTHS_BALANCE",
+    trend_step="mois",
+    trend_english="the month",
 )
 
 _CARDS = Grain(
@@ -1016,9 +1232,51 @@ _PREVIOUS = Grain(
     },
 )
 
+_PREVIOUS_RATES = Grain(
+    name="previous_rates",
+    source="previous_application",
+    prefix="PREV",
+    count_noun="demandes de crédit précédentes à échéances",
+    count_english="previous applications with a term",
+    scopes=(
+        Scope("", None, "", "previous applications with an amount, an annuity and a term"),
+        Scope(
+            "APPROVED",
+            "IS_APPROVED = 1",
+            "demandes acceptées",
+            "approved previous applications with a term",
+        ),
+    ),
+    measures=(
+        Measure(
+            "IMPLIED_RATE",
+            "taux annuel implicite des crédits précédents",
+            "part",
+            "yearly rate implied by amount, annuity and term",
+            "value",
+            "+",
+        ),
+    ),
+    aggregates={
+        "": [("mean", "IMPLIED_RATE"), ("min", "IMPLIED_RATE"), ("max", "IMPLIED_RATE")],
+        "APPROVED": [("mean", "IMPLIED_RATE"), ("last", "IMPLIED_RATE")],
+    },
+    order_key=_PREVIOUS.order_key,
+    order_english=_PREVIOUS.order_english,
+    last_label={"IMPLIED_RATE": "Taux annuel implicite du dernier crédit accepté"},
+    group="taux_implicite",
+)
+
 # --- bureau and bureau_balance ------------------------------------------------------------------
 
 _BB = "bureau_balance"
+#: The four most common types of bureau credit: scope key, flag column, French, English.
+_BUREAU_TYPES = (
+    ("CONSUMER", "CONSUMER_CREDIT", "crédits à la consommation", "consumer credits"),
+    ("CARD", "CREDIT_CARD", "cartes de crédit", "credit cards"),
+    ("CAR", "CAR_LOAN", "crédits auto", "car loans"),
+    ("MORTGAGE", "MORTGAGE", "crédits immobiliers", "mortgages"),
+)
 _BUREAU = Grain(
     name="bureau",
     source="bureau",
@@ -1034,6 +1292,17 @@ _BUREAU = Grain(
             "DAYS_CREDIT >= -365",
             "ouverts dans les 12 derniers mois",
             "credits opened in the last 365 days",
+        ),
+        *(
+            Scope(key, f"{flag} = 1", label, english, "bureau_par_type")
+            for key, flag, label, english in _BUREAU_TYPES
+        ),
+        Scope(
+            "LATE",
+            "BB_EVER_DPD = 1",
+            "crédits ayant connu un retard",
+            "credits ever late",
+            _RECENCY,
         ),
     ),
     measures=(
@@ -1243,6 +1512,15 @@ _BUREAU = Grain(
             "+",
             _BB,
         ),
+        Measure(
+            "BB_LAST_DPD_MONTH",
+            "dernier mois en retard au bureau de crédit",
+            "mois",
+            "latest month with a DPD status",
+            "value",
+            "+",
+            _BB,
+        ),
     ),
     aggregates={
         "": [
@@ -1370,14 +1648,29 @@ _BUREAU = Grain(
             ("mean", "CREDIT_CARD"),
             ("mean", "MICROLOAN"),
         ],
+        **{
+            key: [
+                ("count",),
+                ("sum", "IS_ACTIVE"),
+                ("sum", "AMT_CREDIT_SUM_DEBT"),
+                ("sum", "AMT_CREDIT_SUM_OVERDUE"),
+                ("max", "AMT_CREDIT_MAX_OVERDUE"),
+            ]
+            for key, *_ in _BUREAU_TYPES
+        },
+        "LATE": [("max", "BB_LAST_DPD_MONTH")],
     },
     rate_noun={"AMT_CREDIT_SUM_DEBT": "part des montants déclarés restant à rembourser"},
+    labels={
+        "BURO_LATE_BB_LAST_DPD_MONTH_MAX": "Date du dernier retard déclaré au bureau de crédit"
+    },
 )
 
 #: Grains in the order their features are laid out.
 GRAINS: tuple[Grain, ...] = (
     _BUREAU,
     _PREVIOUS,
+    _PREVIOUS_RATES,
     _POS_MONTHS,
     _POS_LOANS,
     _INSTALMENTS,

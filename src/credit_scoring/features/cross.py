@@ -1,4 +1,5 @@
-"""Features that set the history against the application: debts and repayments per unit of income.
+"""Features that set the history against the application: debts and repayments per unit of
+income, the implied rate of the current credit against those of the previous ones.
 
 Computed element-wise once application and history features are side by side.
 """
@@ -20,6 +21,7 @@ INPUTS = (
     "PREV_APPROVED_AMT_CREDIT_MEAN",
     "INST_365D_AMT_PAYMENT_SUM",
     "CC_CARD_CURRENT_BALANCE_SUM",
+    "PREV_IMPLIED_RATE_MEAN",
 )
 
 
@@ -83,6 +85,16 @@ def cross_features() -> list[Feature]:
             actionable=True,
             direction="+",
         ),
+        Feature(
+            "APP_RATE_VS_PREV_MEAN",
+            "previous_application",
+            "APP_IMPLIED_RATE - mean implied yearly rate of the previous applications",
+            "Écart entre le taux implicite du crédit demandé et celui des crédits précédents",
+            "part",
+            actionable=True,
+            direction="+",
+            group="taux_implicite",
+        ),
     ]
 
 
@@ -114,4 +126,7 @@ def compute(
         "TOTAL_ANNUITY_TO_INCOME": _divide(
             application["AMT_ANNUITY"] + buro_annuity + prev_annuity, income
         ),
+        # A rate above the client's usual ones: priced as riskier than before.
+        "APP_RATE_VS_PREV_MEAN": application["APP_IMPLIED_RATE"]
+        - history["PREV_IMPLIED_RATE_MEAN"],
     }

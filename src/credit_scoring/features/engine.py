@@ -303,6 +303,7 @@ _COST = {
     "previous_application": 3,
     "POS_CASH_balance": 1.2,
     "credit_card_balance": 1.2,
+    "previous_rates": 0.8,
     "POS_CASH_loans": 0.7,
     "credit_card_cards": 0.4,
 }

@@ -150,6 +150,26 @@ def plot_roc(y: npt.ArrayLike, probabilities: dict[str, npt.ArrayLike]) -> Figur
     return fig
 
 
+def plot_early_stopping(curves: pd.DataFrame, members: pd.DataFrame) -> Figure:
+    """Out-of-fold AUC of each blend member against its number of trees, with the number
+    chosen by early stopping."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for i, (name, curve) in enumerate(curves.groupby("member", sort=False)):
+        colour = COLOURS[i % len(COLOURS)]
+        ax.plot(curve["trees"], curve["oof_auc"], color=colour, label=name)
+        chosen = members.loc[members["member"] == name, "trees"]
+        if len(chosen):
+            best = curve.loc[curve["trees"] == int(chosen.iloc[0]), "oof_auc"]
+            ax.scatter([int(chosen.iloc[0])], best, color=colour, zorder=3, s=30)
+    ax.set_xlabel("Nombre d'arbres")
+    ax.set_ylabel("AUC ROC hors échantillon")
+    ax.set_title("Arrêt précoce : AUC hors échantillon selon le nombre d'arbres (point : retenu)")
+    ax.legend(fontsize=8)
+    _tidy(ax)
+    fig.tight_layout()
+    return fig
+
+
 def plot_tuning(
     trials: pd.DataFrame, objective_label: str = "AUC ROC moyenne (validation croisée)"
 ) -> Figure:

@@ -172,11 +172,9 @@ def serving_signature(schema_step: Any, example: pd.DataFrame, proba: np.ndarray
 
 def _schema_step(model: Any) -> Any:
     """The :class:`~credit_scoring.modelling.zoo.FrameSchema` at the head of the pipeline(s)."""
-    pipeline = (
-        model.calibrated_classifiers_[0].estimator
-        if hasattr(model, "calibrated_classifiers_")
-        else model
-    )
+    from credit_scoring.modelling.blend import weighted_members
+
+    pipeline, _ = weighted_members(model)[0]
     return pipeline.named_steps["schema"]
 
 

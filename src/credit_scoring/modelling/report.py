@@ -19,7 +19,13 @@ import pandas as pd
 
 from credit_scoring.labels import french_list, interval, number, percent
 from credit_scoring.modelling.zoo import MODEL_LABELS_FR, STRATEGY_LABELS_FR
-from credit_scoring.scoring import DECISION_LABELS_FR, DECISIONS, decision, probability_from_score
+from credit_scoring.scoring import (
+    DECISION_LABELS_FR,
+    DECISIONS,
+    DEFAULT_POINTS_TO_DOUBLE_ODDS,
+    decision,
+    probability_from_score,
+)
 
 
 def fmt_pm(mean: float, std: float, digits: int = 3) -> str:
@@ -171,9 +177,14 @@ def calibration_text(metrics: dict[str, Any]) -> str:
 
 
 def threshold_text(metrics: dict[str, Any]) -> str:
-    """The chosen threshold, the review band in probabilities, the savings."""
+    """The chosen threshold, the score's scale, the review band in probabilities, the savings.
+
+    ``metrics`` is the train summary; without ``points_to_double_odds`` (a run from before
+    the scale was a setting), the scale is the default one.
+    """
     t = metrics["threshold"]
     low, high = metrics["review_band"]
+    pdo = float(metrics.get("points_to_double_odds", DEFAULT_POINTS_TO_DOUBLE_ODDS))
     return (
         f"Le seuil qui minimise le coût sur les prédictions hors échantillon est "
         f"**{number(t, 3)}** (seuil théorique pour des probabilités parfaitement calibrées : "
@@ -181,9 +192,12 @@ def threshold_text(metrics: dict[str, Any]) -> str:
         f"**{number(metrics['test_cost_per_client'], 3)} par client** (IC 95 % "
         f"{interval(metrics['test_cost_ci'])}), soit {percent(metrics['saving_vs_accept_all'], 0)} "
         f"de moins qu'accorder tous les crédits et {percent(metrics['saving_vs_half'], 0)} de "
-        f"moins que le seuil 0,5. Le score de risque place ce seuil à 50 ; la zone d'étude "
-        f"({number(low, 0)} à {number(high, 0)}) correspond aux probabilités de "
-        f"{percent(probability_from_score(low, t))} à {percent(probability_from_score(high, t))}."
+        f"moins que le seuil 0,5. Le score de risque place ce seuil à 50 et, tous les "
+        f"{number(pdo, 0 if pdo.is_integer() else 1)} points, la cote de défaut (les chances "
+        f"de défaut rapportées à celles de remboursement) double. La zone d'étude "
+        f"({number(low, 0)} à {number(high, 0)}) correspond aux "
+        f"probabilités de {percent(probability_from_score(low, t, pdo))} à "
+        f"{percent(probability_from_score(high, t, pdo))}."
     )
 
 
@@ -203,16 +217,184 @@ def oracle_text(metrics: dict[str, Any]) -> str:
     )
 
 
+def blend_table(blend: pd.DataFrame) -> pd.DataFrame:
+    """The blend's members in French: trees chosen out of fold, trees refitted, AUC, weight.
+
+    Examples
+    --------
+    >>> blend = pd.DataFrame({"member": ["lightgbm + none"], "trees": [400], "final_trees": [533],
+    ...                       "oof_auc": [0.781], "weight": [1.0]})
+    >>> blend_table(blend).iloc[0].tolist()
+    ['LightGBM + aucune', '400', '533', '0,781', '1,00']
+    """
+    rows = []
+    for row in blend.itertuples():
+        model, strategy = str(row.member).split(" + ")
+        rows.append(
+            {
+                "membre": f"{MODEL_LABELS_FR.get(model, model)} + "
+                f"{STRATEGY_LABELS_FR.get(strategy, strategy)}",
+                "arbres (arrêt précoce)": number(row.trees, 0),
+                "arbres (tous les clients)": number(row.final_trees, 0),
+                "AUC hors échantillon": number(row.oof_auc, 3),
+                "poids": number(row.weight, 2),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def challenger_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """The champion beside the scorecard challenger, on the test split.
+
+    Examples
+    --------
+    >>> m = {"test_auc": 0.80, "test_auc_ci": [0.78, 0.82], "test_cost_per_client": 0.46,
+    ...      "test_cost_ci": [0.43, 0.49], "test_brier": 0.066, "threshold": 0.1,
+    ...      "test_recall": 0.7, "test_refusal_rate": 0.25}
+    >>> m["scorecard"] = {**m, "test_auc": 0.78, "features": ["a", "b"]}
+    >>> challenger_table(m).iloc[0].tolist()
+    ['AUC ROC (IC 95 %)', '0,800 [0,780 ; 0,820]', '0,780 [0,780 ; 0,820]']
+    """
+
+    def column(m: dict[str, Any]) -> list[str]:
+        return [
+            f"{number(m['test_auc'], 3)} {interval(m['test_auc_ci'])}",
+            f"{number(m['test_cost_per_client'], 3)} {interval(m['test_cost_ci'])}",
+            number(m["test_brier"], 4),
+            number(m["threshold"], 3),
+            percent(m["test_recall"], 1),
+            percent(m["test_refusal_rate"], 1),
+        ]
+
+    card = metrics["scorecard"]
+    return pd.DataFrame(
+        {
+            "indicateur (jeu de test)": [
+                "AUC ROC (IC 95 %)",
+                "coût métier par client (IC 95 %)",
+                "score de Brier (calibration)",
+                "seuil de refus (probabilité)",
+                "défauts détectés (rappel)",
+                "taux de refus",
+            ],
+            "modèle retenu (mélange)": column(metrics),
+            f"grille de score ({len(card['features'])} variables)": column(card),
+        }
+    )
+
+
+def scorecard_frame(table: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """The scorecard for reading: variable (its French label when ``labels`` has it), bin,
+    share of clients, default rate, points.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"variable": ["points de base", "age"], "tranche": ["", "< 30"],
+    ...     "clients": [1.0, 0.4], "taux de défaut": [0.08, 0.12], "WoE": [0.0, -0.5],
+    ...     "IV": [0.0, 0.2], "points": [41.15, 7.21]})
+    >>> scorecard_frame(t).iloc[1].tolist()
+    ['age', '< 30', '40\u202f%', '12,0\u202f%', '+7']
+    """
+
+    def points(value: float) -> str:
+        rounded = round(float(value))
+        return f"+{rounded}" if rounded > 0 else str(rounded)
+
+    labels = labels or {}
+    return pd.DataFrame(
+        {
+            "variable": [labels.get(v, v) for v in table["variable"]],
+            "tranche": table["tranche"],
+            "clients": [percent(v, 0) for v in table["clients"]],
+            "taux de défaut": [
+                "" if v == "" or pd.isna(v) else percent(float(v), 1)
+                for v in table["taux de défaut"]
+            ],
+            "points": [points(v) for v in table["points"]],
+        }
+    )
+
+
+_GAIN_STEPS_FR = {
+    "single": "modèle réglé, son nombre d'arbres",
+    "early_stopping": "le même, arrêt précoce",
+    "blend": "mélange des boosters",
+    "calibrated": "mélange calibré (servi)",
+}
+
+
+def gains_table(gains: pd.DataFrame, metrics: dict[str, Any]) -> pd.DataFrame:
+    """What early stopping and the blend add, in out-of-fold AUC, then the calibrated blend
+    and the scorecard challenger on the same folds.
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"step": ["single", "blend"], "trees": [300, None],
+    ...                   "oof_auc": [0.78, 0.79], "gain": [0.0, 0.01]})
+    >>> m = {"oof_auc": 0.789, "scorecard": {"cv_auc": 0.77}}
+    >>> gains_table(g, m)["AUC hors échantillon"].tolist()
+    ['0,780', '0,790', '0,789', '0,770']
+    """
+    rows = [
+        {
+            "étape": _GAIN_STEPS_FR.get(row.step, row.step),
+            "arbres": "" if pd.isna(row.trees) else number(row.trees, 0),
+            "AUC hors échantillon": number(row.oof_auc, 3),
+            "gain": "" if i == 0 else f"{row.gain:+.3f}".replace(".", ","),
+        }
+        for i, row in enumerate(gains.itertuples())
+    ]
+    rows.append(
+        {
+            "étape": _GAIN_STEPS_FR["calibrated"],
+            "arbres": "",
+            "AUC hors échantillon": number(metrics["oof_auc"], 3),
+            "gain": "",
+        }
+    )
+    rows.append(
+        {
+            "étape": "grille de score (challenger)",
+            "arbres": "",
+            "AUC hors échantillon": number(metrics["scorecard"]["cv_auc"], 3),
+            "gain": "",
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def members_text(members: list[dict[str, Any]]) -> str:
+    """The blend's members in French: family, strategy, weight and trees.
+
+    Examples
+    --------
+    >>> text = members_text([{"member": "lightgbm + smote", "weight": 0.6, "final_trees": 800},
+    ...                      {"member": "xgboost + none", "weight": 0.4, "final_trees": 500}])
+    >>> for part in text.split(" et "):
+    ...     print(part)
+    LightGBM + SMOTE (sur-échantillonnage) (poids 0,60 ; 800 arbres)
+    XGBoost + aucune (poids 0,40 ; 500 arbres)
+    """
+    parts = []
+    for m in members:
+        model, strategy = m["member"].split(" + ")
+        parts.append(
+            f"{MODEL_LABELS_FR.get(model, model)} + {STRATEGY_LABELS_FR.get(strategy, strategy)} "
+            f"(poids {number(m['weight'], 2)} ; {number(m['final_trees'], 0)} arbres)"
+        )
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+
+
 def champion_text(metrics: dict[str, Any]) -> str:
-    """The chosen pair and its cross-validated AUC."""
+    """The blend, its members and its cross-validated AUC."""
     ch = metrics["champion"]
     cv_auc = fmt_pm(metrics["cv_auc"], metrics["cv_auc_std"])
+    method = "isotonique" if ch["calibration"] == "isotonic" else "sigmoïde"
     return (
-        f"Modèle retenu : **{MODEL_LABELS_FR.get(ch['model'], ch['model'])}**, rééquilibrage "
-        f"**{STRATEGY_LABELS_FR.get(ch['strategy'], ch['strategy'])}**, calibration "
-        f"{'isotonique' if ch['calibration'] == 'isotonic' else 'sigmoïde'}. AUC en validation "
-        f"croisée (hors échantillon, calibrée) : **{cv_auc}** ; "
-        f"AUC sur le jeu de test : **{number(metrics['test_auc'], 3)}** (IC 95 % "
+        f"Modèle retenu : un **mélange** de {members_text(ch['members'])}, moyenné en "
+        f"log-cotes puis calibré ({method}) après le mélange. AUC en validation croisée "
+        f"(hors échantillon, calibrée) : "
+        f"**{cv_auc}** ; AUC sur le jeu de test : **{number(metrics['test_auc'], 3)}** (IC 95 % "
         f"{interval(metrics['test_auc_ci'])}). Il est enregistré dans le registre MLflow sous "
         f"`{metrics['model_name']}@champion`."
     )

@@ -3,9 +3,12 @@
 1. Hold out a stratified test split, used for no choice at all (only the final report).
 2. Cross-validate every model x imbalance strategy (on a stratified subsample of the training
    part when ``compare_rows`` is set): the results table.
-3. Tune the best pair's hyperparameters with Optuna (each trial an MLflow child run).
-4. Fit the champion with cross-validated calibration on the whole training part; choose the
-   cost-minimising threshold on its calibrated out-of-fold probabilities.
+3. Tune the hyperparameters of the best pair of the blend's families with Optuna (each trial
+   an MLflow child run).
+4. Fit the champion, a blend of boosters (:mod:`~credit_scoring.modelling.blend`): each
+   member's number of trees by early stopping on out-of-fold predictions, weights on the
+   out-of-fold log-odds, calibration after blending, members refitted on the whole training
+   part; choose the cost-minimising threshold on its calibrated out-of-fold probabilities.
 5. Score the test split once: AUC, cost per client, bootstrap intervals, and, on the data
    twin, the oracle (the true probabilities) on the same clients.
 6. Log everything to MLflow, register the champion with alias ``champion``, and write
@@ -31,10 +34,11 @@ from threadpoolctl import threadpool_limits
 from credit_scoring import paths, runlog
 from credit_scoring.fairness import sensitive_features_in
 from credit_scoring.modelling import plots, registry
+from credit_scoring.modelling.band import band_policies, band_sweep
+from credit_scoring.modelling.blend import BOOSTERS, BlendFit, MemberSpec, fit_blend
 from credit_scoring.modelling.calibration import (
     Method,
     calibration_summary,
-    fit_calibrated,
     reliability_table,
 )
 from credit_scoring.modelling.cost import (
@@ -51,15 +55,16 @@ from credit_scoring.modelling.evaluate import (
     probability_metrics,
     roc_auc,
     selection_table,
+    stratified_folds,
     stratified_subsample,
 )
+from credit_scoring.modelling.scorecard import Scorecard, fit_scorecard
 from credit_scoring.modelling.tuning import Objective, TuningResult, tune
 from credit_scoring.modelling.zoo import (
     MODELS,
     STRATEGIES,
     Model,
     Strategy,
-    build_pipeline,
     candidates,
 )
 from credit_scoring.scoring import check_band, risk_score
@@ -78,6 +83,12 @@ OOF_FILE = "oof_predictions.parquet"
 TEST_FILE = "test_predictions.parquet"
 COST_CURVE_FILE = "cost_curve.csv"
 TRIALS_FILE = "tuning_trials.csv"
+EARLY_STOPPING_FILE = "early_stopping.csv"
+SCORECARD_FILE = "scorecard.json"
+SCORECARD_TABLE_FILE = "scorecard.csv"
+BLEND_FILE = "blend.csv"
+GAINS_FILE = "gains.csv"
+BAND_SWEEP_FILE = "band_sweep.csv"
 PLOTS_DIR = "plots"
 SUMMARY_FILE = "summary.json"
 METRICS_FILE = "train.json"
@@ -120,9 +131,24 @@ class TrainParams:
     tune_trials, tune_rows, tune_folds, tune_objective
         Optuna budget (a number of trials, never a duration), its data (0 = all training
         rows) and folds, and its objective (``roc_auc`` or ``cost``).
+    blend, blend_strategies
+        The booster families blended into the champion, each with its best strategy of the
+        comparison among ``blend_strategies`` (``none`` when it was not compared); the best
+        pair among them is tuned, the others keep their defaults. Resampling strategies
+        multiply the cost of the early stopping's fits; the comparison still weighs them all.
+    max_trees, tree_step
+        Early stopping: the most trees tried per member, and the spacing of the numbers of
+        trees scored out of fold.
+    blend_weight_step, seeds
+        The spacing of the blend's weight grid, and the random seeds averaged per member.
     calibration, calibration_folds
-        ``isotonic`` or ``sigmoid``, and the folds of the calibrated champion (also the
-        folds of its out-of-fold predictions).
+        ``isotonic`` or ``sigmoid``, and the folds of the champion's early stopping,
+        weights and calibration (also the folds of its out-of-fold predictions).
+    points_to_double_odds
+        The risk score's scale: points between two odds of default one double the other.
+    scorecard_candidates, scorecard_features
+        The scorecard challenger: its candidates (the champion's features of largest gain)
+        and the most features it keeps.
     bootstrap
         Resamples of the test split for the 95 % intervals.
     n_jobs
@@ -148,8 +174,17 @@ class TrainParams:
     tune_rows: int = 30_000
     tune_folds: int = 3
     tune_objective: str = "roc_auc"
+    blend: tuple[str, ...] = BOOSTERS
+    blend_strategies: tuple[str, ...] = ("none", "class_weight")
+    max_trees: int = 1500
+    tree_step: int = 25
+    blend_weight_step: float = 0.05
+    seeds: int = 1
     calibration: str = "isotonic"
     calibration_folds: int = 4
+    points_to_double_odds: float = 10.0
+    scorecard_candidates: int = 50
+    scorecard_features: int = 15
     bootstrap: int = 1000
     n_jobs: int = 2
     model_name: str = "credit-scoring"
@@ -173,7 +208,7 @@ class TrainParams:
         values = dict(params)
         if "review_band" in values:
             values["review_band"] = check_band(values["review_band"])
-        for key in ("models", "strategies", "exclude_features"):
+        for key in ("models", "strategies", "exclude_features", "blend", "blend_strategies"):
             if key in values:
                 values[key] = tuple(values[key])
         if values.get("select_by", "cost") not in ("cost", "roc_auc"):
@@ -182,6 +217,12 @@ class TrainParams:
             raise ValueError("params.yaml train.tune_objective must be 'cost' or 'roc_auc'")
         if values.get("calibration", "isotonic") not in ("isotonic", "sigmoid"):
             raise ValueError("params.yaml train.calibration must be 'isotonic' or 'sigmoid'")
+        unknown_members = sorted(set(values.get("blend", BOOSTERS)) - set(BOOSTERS))
+        if unknown_members or not values.get("blend", BOOSTERS):
+            raise ValueError(
+                f"params.yaml train.blend: a non-empty list of {', '.join(BOOSTERS)}, "
+                f"got {values.get('blend')!r}"
+            )
         return cls(**values)
 
 
@@ -282,10 +323,15 @@ def _compare(
         on_result=log_candidate,
     )
     # In params.yaml's order (the results table is sorted by cost): the last tie-break.
-    order = [pair for pair in details if pair[0] != "dummy"]
+    # The champion blends boosters: the pair to tune is chosen among the blend's families.
+    order = [pair for pair in details if pair[0] in p.blend and pair[1] in p.blend_strategies]
     contenders = results.set_index(["model", "strategy"]).loc[order].reset_index()
     if contenders.empty:
-        raise ValueError("params.yaml train.models: the comparison needs a model besides dummy")
+        raise ValueError(
+            "params.yaml train.models and strategies: the comparison needs one of the blend's "
+            f"families ({', '.join(p.blend)}) with one of its strategies "
+            f"({', '.join(p.blend_strategies)})"
+        )
     selection = selection_table(contenders, details, p.select_by)
     return results, selection, len(y_cmp)
 
@@ -325,6 +371,92 @@ def _tune(
         )
         mlflow.log_metrics(registry.clean_metrics({"best_objective": tuned.value}))
     return tuned, len(y_tune)
+
+
+def blend_members(
+    p: TrainParams, selection: pd.DataFrame, tuned_params: dict[str, Any]
+) -> list[MemberSpec]:
+    """The blend's members: the chosen (tuned) pair first, then each other family of
+    ``p.blend`` with its best-ranked strategy of the selection table (``none`` when the
+    family was not compared) and its default hyperparameters.
+
+    Examples
+    --------
+    >>> selection = pd.DataFrame({"model": ["lightgbm", "xgboost", "lightgbm"],
+    ...                           "strategy": ["smote", "none", "none"]})
+    >>> [m.name for m in blend_members(TrainParams(), selection, {"num_leaves": 7})]
+    ['lightgbm + smote', 'xgboost + none']
+    """
+    lead = selection.iloc[0]
+    specs = [MemberSpec(lead["model"], lead["strategy"], dict(tuned_params))]
+    for family in p.blend:
+        if family == lead["model"]:
+            continue
+        ranked = selection.loc[selection["model"] == family, "strategy"]
+        strategy = ranked.iloc[0] if len(ranked) else "none"
+        specs.append(MemberSpec(cast(Model, family), cast(Strategy, strategy), {}))
+    return specs
+
+
+def _blend_tables(fit: BlendFit, models_dir: Path) -> None:
+    """The early-stopping curves and the members' table, for the report."""
+    pd.concat([m.curve.assign(member=m.spec.name) for m in fit.members], ignore_index=True).to_csv(
+        models_dir / EARLY_STOPPING_FILE, index=False
+    )
+    fit.members_table().to_csv(models_dir / BLEND_FILE, index=False)
+    fit.gains().to_csv(models_dir / GAINS_FILE, index=False)
+
+
+def scorecard_candidates(model: Any, features: Sequence[str], n: int) -> list[str]:
+    """The ``n`` features of largest split gain in the champion (its members' gains, each
+    normalised, weighted like their log-odds), in order of gain then of name."""
+    from credit_scoring.explain._model import ShapEngine
+
+    gain = ShapEngine(model, features).gain_importance()
+    ranked = sorted(gain.items(), key=lambda item: (-item[1], item[0]))
+    return [name for name, value in ranked[:n] if value > 0]
+
+
+def _scorecard(
+    p: TrainParams,
+    candidates: list[str],
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    X_test: pd.DataFrame,
+    y_test: np.ndarray,
+) -> tuple[Scorecard, dict[str, Any], np.ndarray]:
+    """The scorecard challenger: fitted on the training part, its threshold on cross-fitted
+    out-of-fold probabilities (same folds as the champion), scored once on the test split."""
+    kw = {"candidates": candidates, "max_features": p.scorecard_features}
+    oof = np.full(len(y_train), np.nan)
+    for train_idx, valid_idx in stratified_folds(p.calibration_folds, p.seed).split(
+        X_train, y_train
+    ):
+        fold_card = fit_scorecard(X_train.iloc[train_idx], y_train[train_idx], **kw)
+        oof[valid_idx] = fold_card.predict_proba(X_train.iloc[valid_idx])[:, 1]
+    card = fit_scorecard(X_train, y_train, **kw)
+    threshold = best_threshold(y_train, oof, cost_fn=p.cost_fn, cost_fp=p.cost_fp)
+    p_test = card.predict_proba(X_test)[:, 1]
+    test = _test_metrics(p, y_test, p_test, p_test, threshold)
+    metrics = {
+        "features": list(card.names),
+        "candidates": len(candidates),
+        "cv_auc": roc_auc(y_train, oof),
+        "threshold": threshold,
+        **{k: test[k] for k in _SCORECARD_TEST_KEYS},
+    }
+    return card, metrics, p_test
+
+
+_SCORECARD_TEST_KEYS = (
+    "test_auc",
+    "test_auc_ci",
+    "test_brier",
+    "test_cost_per_client",
+    "test_cost_ci",
+    "test_recall",
+    "test_refusal_rate",
+)
 
 
 def _cost_curves(
@@ -465,16 +597,24 @@ def _train(
         tuned.trials.to_csv(models_dir / TRIALS_FILE, index=False)
         timer.step("tuning", t0)
 
-        # 4. The champion, calibrated by cross-validation on the whole training part; the
-        # threshold on its calibrated out-of-fold probabilities.
+        # 4. The champion: the blend, early-stopped, weighted and calibrated out of fold on
+        # the whole training part; the threshold on its calibrated out-of-fold probabilities.
         t0 = time.perf_counter()
-        pipeline = build_pipeline(
-            model, strategy, y_train, tuned.params, seed=p.seed, n_jobs=p.n_jobs
+        specs = blend_members(p, selection, tuned.params)
+        fit = fit_blend(
+            specs,
+            X_train,
+            y_train,
+            folds=p.calibration_folds,
+            seed=p.seed,
+            method=cast(Method, p.calibration),
+            max_trees=p.max_trees,
+            tree_step=p.tree_step,
+            weight_step=p.blend_weight_step,
+            seeds=p.seeds,
+            n_jobs=p.n_jobs,
         )
-        method = cast(Method, p.calibration)
-        fit = fit_calibrated(
-            pipeline, X_train, y_train, method=method, folds=p.calibration_folds, seed=p.seed
-        )
+        _blend_tables(fit, models_dir)
         timer.step("champion_fit", t0)
         threshold = best_threshold(
             y_train, fit.oof_calibrated, cost_fn=p.cost_fn, cost_fp=p.cost_fp
@@ -494,7 +634,38 @@ def _train(
         test = _test_metrics(p, y_test, p_test, p_test_raw, threshold)
         curve = _cost_curves(p, y_train, fit.oof_calibrated, y_test, p_test)
         curve.to_csv(models_dir / COST_CURVE_FILE, index=False)
+        scale = {
+            "threshold": max(threshold, 1e-9),
+            "points_to_double_odds": p.points_to_double_odds,
+            "cost_fn": p.cost_fn,
+            "cost_fp": p.cost_fp,
+        }
+        band = band_policies(y_test, p_test, band=p.review_band, **scale)
+        band_sweep(y_test, p_test, **scale).to_csv(models_dir / BAND_SWEEP_FILE, index=False)
         timer.step("test_evaluation", t0)
+
+        # The scorecard challenger, on the champion's most important features.
+        t0 = time.perf_counter()
+        candidates = scorecard_candidates(fit.model, list(X.columns), p.scorecard_candidates)
+        with registry.child_run("scorecard"):
+            card, card_metrics, p_test_card = _scorecard(
+                p, candidates, X_train, y_train, X_test, y_test
+            )
+            card_metrics["auc_gap"] = test["test_auc"] - card_metrics["test_auc"]
+            mlflow.log_params({"candidates": len(candidates), "features": len(card.names)})
+            mlflow.log_metrics(registry.clean_metrics(_flat_numbers(card_metrics)))
+            mlflow.log_dict(card.to_dict(), SCORECARD_FILE)
+        # What a reader of the points needs: the scorecard, its threshold and the scale.
+        saved_card = {
+            "threshold": card_metrics["threshold"],
+            "points_to_double_odds": p.points_to_double_odds,
+            "scorecard": card.to_dict(),
+        }
+        (models_dir / SCORECARD_FILE).write_text(json.dumps(saved_card, indent=2), encoding="utf-8")
+        card.table(
+            threshold=card_metrics["threshold"], points_to_double_odds=p.points_to_double_odds
+        ).to_csv(models_dir / SCORECARD_TABLE_FILE, index=False)
+        timer.step("scorecard", t0)
 
         # 6. The oracle: read only now, on the test clients, for the report.
         truth_path = find_truth(metrics_dir) if truth_file == "auto" else truth_file
@@ -519,16 +690,30 @@ def _train(
                 TARGET: y_test,
                 "p_raw": p_test_raw,
                 "p_calibrated": p_test,
-                "risk_score": risk_score(p_test, max(threshold, 1e-9)),
+                "risk_score": risk_score(
+                    p_test, max(threshold, 1e-9), points_to_double_odds=p.points_to_double_odds
+                ),
             }
         )
+        test_frame["p_scorecard"] = p_test_card
         if oracle is not None:
             test_frame["p_true"] = oracle[1]
         test_frame.to_parquet(models_dir / TEST_FILE, index=False)
 
         calib_oof = calibration_summary(y_train, fit.oof_raw, fit.oof_calibrated)
         metrics: dict[str, Any] = {
-            "champion": {"model": model, "strategy": strategy, "calibration": p.calibration},
+            "champion": {
+                "model": model,
+                "strategy": strategy,
+                "calibration": p.calibration,
+                "members": fit.members_table().to_dict("records"),
+                "blend_oof_auc": fit.oof_auc,
+            },
+            "points_to_double_odds": p.points_to_double_odds,
+            "scorecard": card_metrics,
+            "band": {
+                k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in band.items()
+            },
             "rows": {
                 "train": len(y_train),
                 "test": len(y_test),
@@ -538,6 +723,7 @@ def _train(
             },
             "default_rate": {"train": float(y_train.mean()), "test": float(y_test.mean())},
             "cv_auc": float(np.mean(fold_auc)),
+            "oof_auc": roc_auc(y_train, fit.oof_calibrated),
             "cv_auc_std": float(np.std(fold_auc, ddof=1)) if len(fold_auc) > 1 else 0.0,
             "comparison_best": {
                 k: float(v)
@@ -579,7 +765,7 @@ def _train(
             y_test, {"avant calibration": p_test_raw, "après calibration": p_test}
         )
         _save_figure(plots.plot_reliability(reliability), plot_dir / "reliability.png")
-        roc_series = {"modèle retenu": p_test}
+        roc_series = {"modèle retenu": p_test, "grille de score (challenger)": p_test_card}
         if oracle is not None:
             roc_series["oracle (vraies probabilités)"] = oracle[1]
         _save_figure(plots.plot_roc(y_test, roc_series), plot_dir / "roc.png")
@@ -598,6 +784,11 @@ def _train(
             "model": model,
             "strategy": strategy,
             "calibration": p.calibration,
+            "points_to_double_odds": p.points_to_double_odds,
+            "members": [
+                {"member": name, "weight": weight}
+                for name, weight in zip(fit.model.names, fit.model.weights, strict=True)
+            ],
         }
         info = registry.log_model(fit.model, X_train.head(5), contract)
         version = registry.register(
@@ -609,6 +800,7 @@ def _train(
                 "features": features,
                 "model": model,
                 "strategy": strategy,
+                "members": [m.spec.name for m in fit.members],
                 "test_auc": round(test["test_auc"], 4),
             },
         )
@@ -624,8 +816,18 @@ def _train(
         mlflow.log_artifacts(str(plot_dir), artifact_path="plots")
         mlflow.log_artifact(str(models_dir / RESULTS_FILE))
         mlflow.log_artifact(str(models_dir / COST_CURVE_FILE))
+        mlflow.log_artifact(str(models_dir / BLEND_FILE))
+        mlflow.log_artifact(str(models_dir / EARLY_STOPPING_FILE))
         mlflow.log_dict(contract, "scoring_contract.json")
-        mlflow.set_tags({"champion": f"{model} + {strategy}", "model_version": version})
+        mlflow.set_tags(
+            {
+                "champion": " | ".join(
+                    f"{n} x {w:.2f}"
+                    for n, w in zip(fit.model.names, fit.model.weights, strict=True)
+                ),
+                "model_version": version,
+            }
+        )
 
     # The run id and the registry version differ at every run: they go to the stage's log,
     # never into data/models or train.json, whose bytes DVC hashes.
@@ -676,6 +878,10 @@ def headline(metrics: dict[str, Any]) -> dict[str, float]:
     if "oracle" in metrics:
         out["oracle_auc"] = float(metrics["oracle"]["auc"])
         out["oracle_cost_per_client"] = float(metrics["oracle"]["cost_per_client"])
+    if "scorecard" in metrics:
+        out["scorecard_test_auc"] = float(metrics["scorecard"]["test_auc"])
+    if "band" in metrics:
+        out["review_share"] = float(metrics["band"]["share_review"])
     gap = metrics.get("selection", {}).get("runner_up_gap_in_se")
     if gap is not None:
         out["runner_up_gap_in_se"] = float(gap)
@@ -731,6 +937,11 @@ class TrainReport:
     cost_curve: pd.DataFrame
     trials: pd.DataFrame
     selection: pd.DataFrame
+    blend: pd.DataFrame
+    early_stopping: pd.DataFrame
+    scorecard: pd.DataFrame
+    gains: pd.DataFrame
+    band_sweep: pd.DataFrame
 
 
 def load_report(models_dir: Path = paths.MODELS_DIR) -> TrainReport:
@@ -750,4 +961,9 @@ def load_report(models_dir: Path = paths.MODELS_DIR) -> TrainReport:
         cost_curve=pd.read_csv(models_dir / COST_CURVE_FILE),
         trials=trials,
         selection=pd.read_csv(models_dir / SELECTION_FILE),
+        blend=pd.read_csv(models_dir / BLEND_FILE),
+        early_stopping=pd.read_csv(models_dir / EARLY_STOPPING_FILE),
+        scorecard=pd.read_csv(models_dir / SCORECARD_TABLE_FILE, keep_default_na=False),
+        gains=pd.read_csv(models_dir / GAINS_FILE),
+        band_sweep=pd.read_csv(models_dir / BAND_SWEEP_FILE),
     )

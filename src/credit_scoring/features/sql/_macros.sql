@@ -16,3 +16,10 @@ CREATE OR REPLACE TEMP MACRO no_sentinel(x) AS whole(nullif(x, {days_sentinel}))
 -- (0 to 999,998; missing sorts first) second.
 CREATE OR REPLACE TEMP MACRO latest_first(month, value) AS
     whole(month) * 1000000 + coalesce(clamp(whole(value), 0, 999998), -1);
+-- One Newton step towards the monthly rate r of a loan repaid by n equal instalments of q per
+-- unit of credit, q = r / (1 - (1 + r)^-n). That function of r is increasing and convex: started
+-- above the root (at r = q), the steps go down to it, within 1e-10 after five for the rates and
+-- terms of consumer credit (features/rates.py solves the same equation in NumPy).
+CREATE OR REPLACE TEMP MACRO annuity_rate_step(r, q, n) AS
+    r - (r / (1 - power(1 + r, -n)) - q) * power(1 - power(1 + r, -n), 2)
+        / (1 - power(1 + r, -n) - r * n * power(1 + r, -n - 1));

@@ -2,6 +2,11 @@
 SELECT
     SK_ID_CURR,
     SK_ID_PREV,
+    -- The rank of its due day among the client's, counted back from the latest (1), for the
+    -- trends over the latest instalments. Payments due the same day (parts of one instalment,
+    -- or of two loans) share a rank: no tie to break, so no dependence on row order.
+    dense_rank() OVER (PARTITION BY SK_ID_CURR ORDER BY DAYS_INSTALMENT DESC NULLS LAST)
+        AS RECENT_RANK,
     whole(DAYS_INSTALMENT) AS DAYS_INSTALMENT,
     whole(DAYS_ENTRY_PAYMENT) AS DAYS_ENTRY_PAYMENT,
     whole(positive_part(DAYS_ENTRY_PAYMENT - DAYS_INSTALMENT)) AS DPD,

@@ -1,0 +1,500 @@
+"""The champion: gradient-boosting members blended in log-odds, then calibrated.
+
+Each member is one zoo pipeline (a booster family, its imbalance strategy, its tuned
+hyperparameters). :func:`fit_blend` does, on the whole training part:
+
+1. **Early stopping on out-of-fold predictions.** On K stratified folds, a copy of each
+   member is fitted with ``max_trees`` trees; its validation fold is scored after every
+   ``tree_step`` trees (the trees' contributions add up, so one pass per fold). The number of
+   trees is the one with the best out-of-fold AUC over all folds, and the out-of-fold margins
+   (log-odds) are read at that number.
+2. **The blend.** Weights on the members' out-of-fold margins, searched on a grid of the
+   simplex for the best out-of-fold AUC: a weighted average of log-odds, so the blend's SHAP
+   values are the same weighted average of the members' (exact, in log-odds).
+3. **Calibration after blending.** An isotonic (or sigmoid) map of the blended margin,
+   fitted on all out-of-fold margins. The out-of-fold probabilities that choose the threshold
+   are cross-fitted: each fold's rows are calibrated by a map fitted on the other folds.
+4. **Train on all training rows.** Each member is refitted on every training row, with its
+   early-stopped number of trees scaled by ``K / (K - 1)`` (it sees that much more data),
+   averaged over ``seeds`` random seeds.
+
+The served model is a :class:`MarginBlend`. Every choice above is a fixed grid or a seeded
+fit: nothing depends on timing.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> X = pd.DataFrame({"a": rng.normal(size=900), "b": rng.normal(size=900)})
+>>> y = (X["a"] + rng.normal(size=900) > 1.2).astype(int).to_numpy()
+>>> specs = [MemberSpec("lightgbm", "none", {"learning_rate": 0.1}),
+...          MemberSpec("xgboost", "none", {"learning_rate": 0.1})]
+>>> fit = fit_blend(specs, X, y, folds=3, max_trees=60, tree_step=20, weight_step=0.5)
+>>> [m.trees for m in fit.members], float(fit.weights.sum())
+([60, 40], 1.0)
+>>> p = fit.model.predict_proba(X.head(3))
+>>> p.shape, bool(np.allclose(p.sum(axis=1), 1.0))
+((3, 2), True)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from credit_scoring.modelling.evaluate import roc_auc, stratified_folds
+from credit_scoring.modelling.zoo import DEFAULT_PARAMS, Model, Strategy, build_pipeline
+
+FloatArray = npt.NDArray[np.float64]
+Method = Literal["isotonic", "sigmoid"]
+BOOSTERS: tuple[Model, ...] = ("lightgbm", "xgboost")
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """One member of the blend: a booster family, its strategy and hyperparameters."""
+
+    model: Model
+    strategy: Strategy
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """``model + strategy``, as in the comparison table."""
+        return f"{self.model} + {self.strategy}"
+
+
+def _split(pipeline: Any) -> tuple[list[Any], Any]:
+    """The steps that act at prediction time, and the booster."""
+    steps = [s for _, s in pipeline.steps[:-1]]
+    active = [
+        s for s in steps if not (s is None or s == "passthrough" or hasattr(s, "fit_resample"))
+    ]
+    return active, pipeline.steps[-1][1]
+
+
+def _transform(pipeline: Any, X: pd.DataFrame) -> Any:
+    steps, _ = _split(pipeline)
+    out: Any = X
+    for step in steps:
+        out = step.transform(out)
+    return out
+
+
+def _xgb_base_margin(booster: Any, matrix: Any) -> float:
+    # XGBoost adds its base margin to every slice of trees it predicts; the configuration's
+    # text format of it changed across versions, so it is measured: p(0,1) + p(1,2) - p(0,2).
+    if booster.num_boosted_rounds() < 2:
+        return 0.0
+    row = matrix.slice([0])
+
+    def part(a: int, b: int) -> float:
+        return float(booster.predict(row, output_margin=True, iteration_range=(a, b))[0])
+
+    return part(0, 1) + part(1, 2) - part(0, 2)
+
+
+def staged_margins(pipeline: Any, X: pd.DataFrame, trees: Sequence[int]) -> FloatArray:
+    """Log-odds of a fitted booster pipeline after each number of trees in ``trees``
+    (increasing): an array (len(trees), n), computed in one pass over the trees.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"a": np.arange(200.0)})
+    >>> y = (X["a"] > 120).astype(int)
+    >>> pipe = build_pipeline("lightgbm", "none", y, {"n_estimators": 30}).fit(X, y)
+    >>> staged = staged_margins(pipe, X, [10, 30])
+    >>> bool(np.allclose(staged[-1], margin(pipe, X)))
+    True
+    """
+    _, booster = _split(pipeline)
+    Xt = _transform(pipeline, X)
+    out = np.empty((len(trees), len(X)))
+    total = np.zeros(len(X))
+    start = 0
+    if type(booster).__module__.startswith("xgboost"):
+        import xgboost as xgb
+
+        core = booster.get_booster()
+        matrix = xgb.DMatrix(Xt, enable_categorical=True)
+        base = _xgb_base_margin(core, matrix)
+        total += base
+        for i, stop in enumerate(trees):
+            if stop > start:
+                chunk = core.predict(matrix, output_margin=True, iteration_range=(start, stop))
+                total += np.asarray(chunk, dtype=float) - base
+            out[i], start = total, stop
+        return out
+    core = booster.booster_
+    for i, stop in enumerate(trees):
+        if stop > start:
+            total += core.predict(
+                Xt, raw_score=True, start_iteration=start, num_iteration=stop - start
+            )
+        out[i], start = total, stop
+    return out
+
+
+def margin(pipeline: Any, X: pd.DataFrame) -> FloatArray:
+    """Log-odds of a fitted booster pipeline (all its trees)."""
+    _, booster = _split(pipeline)
+    Xt = _transform(pipeline, X)
+    if type(booster).__module__.startswith("xgboost"):
+        import xgboost as xgb
+
+        matrix = xgb.DMatrix(Xt, enable_categorical=True)
+        return np.asarray(booster.get_booster().predict(matrix, output_margin=True), dtype=float)
+    return np.asarray(booster.booster_.predict(Xt, raw_score=True), dtype=float)
+
+
+def _calibrator(method: Method) -> BaseEstimator:
+    if method == "isotonic":
+        return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    return LogisticRegression(C=1e6)
+
+
+def _calibrate(calibrator: BaseEstimator, scores: FloatArray) -> FloatArray:
+    if isinstance(calibrator, IsotonicRegression):
+        return np.asarray(calibrator.predict(scores), dtype=float)
+    return np.asarray(calibrator.predict_proba(scores.reshape(-1, 1))[:, 1], dtype=float)
+
+
+def _fit_calibrator(method: Method, scores: FloatArray, y: npt.NDArray[np.int64]) -> BaseEstimator:
+    calibrator = _calibrator(method)
+    if isinstance(calibrator, IsotonicRegression):
+        return calibrator.fit(scores, y)
+    return calibrator.fit(scores.reshape(-1, 1), y)
+
+
+class MarginBlend(ClassifierMixin, BaseEstimator):
+    """Fitted members averaged in log-odds with fixed weights, then calibrated.
+
+    Parameters
+    ----------
+    members
+        Fitted zoo pipelines (boosters).
+    weights
+        One weight per member, summing to 1.
+    calibrator
+        Fitted map from the blended margin to a probability (isotonic or logistic).
+    names
+        A label per member, for reports.
+    """
+
+    def __init__(
+        self,
+        members: Sequence[Any],
+        weights: Sequence[float],
+        calibrator: Any,
+        names: Sequence[str] = (),
+    ) -> None:
+        self.members = members
+        self.weights = weights
+        self.calibrator = calibrator
+        self.names = names
+
+    @property
+    def classes_(self) -> npt.NDArray[np.int64]:
+        return np.array([0, 1])
+
+    def margin(self, X: pd.DataFrame) -> FloatArray:
+        """The blended log-odds before calibration: ``sum(w_i * margin_i)``."""
+        total = np.zeros(len(X))
+        for member, weight in zip(self.members, self.weights, strict=True):
+            if weight:
+                total += float(weight) * margin(member, X)
+        return total
+
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """Calibrated probabilities, (n, 2)."""
+        p = np.clip(_calibrate(self.calibrator, self.margin(X)), 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
+
+    def predict_raw(self, X: pd.DataFrame) -> FloatArray:
+        """The blend's own probability, before calibration: ``sigmoid(margin)``."""
+        return 1.0 / (1.0 + np.exp(-self.margin(X)))
+
+
+@dataclass
+class MemberCV:
+    """A member's early stopping: its number of trees and out-of-fold margins."""
+
+    spec: MemberSpec
+    trees: int
+    final_trees: int
+    oof_margin: FloatArray
+    curve: pd.DataFrame  # trees, oof_auc
+
+    @property
+    def oof_auc(self) -> float:
+        """Out-of-fold AUC at the chosen number of trees."""
+        return self.auc_at(self.trees)
+
+    def auc_at(self, trees: int) -> float:
+        """Out-of-fold AUC after ``trees`` trees (a number of the curve)."""
+        return float(self.curve.loc[self.curve["trees"] == trees, "oof_auc"].iloc[0])
+
+
+@dataclass
+class BlendFit:
+    """The fitted blend, with everything the report and the threshold need."""
+
+    model: MarginBlend
+    members: list[MemberCV]
+    weights: FloatArray
+    oof_margin: FloatArray
+    oof_raw: FloatArray
+    oof_calibrated: FloatArray
+    fold: npt.NDArray[np.int64]
+    weight_search: pd.DataFrame
+
+    def predict(self, X: pd.DataFrame) -> FloatArray:
+        """Calibrated probabilities of default (what is served)."""
+        return self.model.predict_proba(X)[:, 1]
+
+    def predict_raw(self, X: pd.DataFrame) -> FloatArray:
+        """Probabilities before calibration."""
+        return self.model.predict_raw(X)
+
+    @property
+    def oof_auc(self) -> float:
+        """The blend's out-of-fold AUC, before calibration (at the chosen weights)."""
+        return float(self.weight_search["oof_auc"].max())
+
+    def gains(self) -> pd.DataFrame:
+        """What each step adds, in out-of-fold AUC: the first member with its own number of
+        trees, then early-stopped, then the blend (all before calibration, on the same folds).
+        """
+        lead = self.members[0]
+        own = int(
+            lead.spec.params.get("n_estimators", DEFAULT_PARAMS[lead.spec.model]["n_estimators"])
+        )
+        rows = []
+        if (lead.curve["trees"] == own).any():
+            rows.append({"step": "single", "trees": own, "oof_auc": lead.auc_at(own)})
+        rows.append({"step": "early_stopping", "trees": lead.trees, "oof_auc": lead.oof_auc})
+        rows.append({"step": "blend", "trees": None, "oof_auc": self.oof_auc})
+        table = pd.DataFrame(rows)
+        table["gain"] = table["oof_auc"].diff().fillna(0.0)
+        return table
+
+    def members_table(self) -> pd.DataFrame:
+        """One row per member: trees chosen by early stopping, trees refitted on all rows,
+        out-of-fold AUC and weight."""
+        return pd.DataFrame(
+            [
+                {
+                    "member": m.spec.name,
+                    "trees": m.trees,
+                    "final_trees": m.final_trees,
+                    "oof_auc": m.oof_auc,
+                    "weight": float(w),
+                }
+                for m, w in zip(self.members, self.weights, strict=True)
+            ]
+        )
+
+
+def tree_grid(max_trees: int, step: int) -> list[int]:
+    """The numbers of trees scored: every ``step`` trees up to ``max_trees``.
+
+    >>> tree_grid(100, 30)
+    [30, 60, 90, 100]
+    """
+    if max_trees < 1 or step < 1:
+        raise ValueError(f"max_trees and tree_step must be >= 1, got {max_trees} and {step}")
+    grid = list(range(step, max_trees + 1, step))
+    return grid if grid and grid[-1] == max_trees else [*grid, max_trees]
+
+
+def _member_pipelines(
+    spec: MemberSpec, y: npt.NDArray[np.int64], trees: int, *, seed: int, seeds: int, n_jobs: int
+) -> list[Any]:
+    params = {**spec.params, "n_estimators": trees}
+    return [
+        build_pipeline(spec.model, spec.strategy, y, params, seed=seed + s, n_jobs=n_jobs)
+        for s in range(seeds)
+    ]
+
+
+def early_stopping(
+    spec: MemberSpec,
+    X: pd.DataFrame,
+    y: npt.NDArray[np.int64],
+    splits: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    max_trees: int,
+    tree_step: int,
+    seed: int = 0,
+    seeds: int = 1,
+    n_jobs: int = 1,
+) -> MemberCV:
+    """The member's number of trees, by out-of-fold AUC on ``splits``, and its OOF margins.
+
+    The curve also holds the member's own ``n_estimators`` (its tuned or default number of
+    trees, when at most ``max_trees``), so that the report can weigh what early stopping gains.
+    """
+    if spec.model not in BOOSTERS:
+        raise ValueError(f"a blend member is a booster ({', '.join(BOOSTERS)}), got {spec.model!r}")
+    grid = tree_grid(max_trees, tree_step)
+    own = int(spec.params.get("n_estimators", DEFAULT_PARAMS[spec.model]["n_estimators"]))
+    if own <= max_trees:
+        grid = sorted({*grid, own})
+    staged = np.zeros((len(grid), len(y)))
+    for train_idx, valid_idx in splits:
+        for pipe in _member_pipelines(
+            spec, y[train_idx], max_trees, seed=seed, seeds=seeds, n_jobs=n_jobs
+        ):
+            pipe.fit(X.iloc[train_idx], y[train_idx])
+            staged[:, valid_idx] += staged_margins(pipe, X.iloc[valid_idx], grid) / seeds
+    auc = np.array([roc_auc(y, row) for row in staged])
+    best = int(np.argmax(auc))  # the first best: fewer trees on a tie
+    folds = len(splits)
+    final = round(grid[best] * folds / max(folds - 1, 1))
+    curve = pd.DataFrame({"trees": grid, "oof_auc": auc})
+    return MemberCV(spec, grid[best], final, staged[best], curve)
+
+
+def simplex_grid(members: int, step: float) -> FloatArray:
+    """Every weight vector on the simplex with coordinates multiple of ``step``, the first
+    member's weight decreasing.
+
+    >>> simplex_grid(2, 0.5).tolist()
+    [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
+    """
+    units = round(1.0 / step)
+    if not math.isclose(units * step, 1.0):
+        raise ValueError(f"weight_step must divide 1, got {step}")
+    rows = [
+        combo
+        for combo in itertools.product(range(units, -1, -1), repeat=members)
+        if sum(combo) == units
+    ]
+    return np.array(rows, dtype=float) / units
+
+
+def blend_weights(
+    margins: FloatArray, y: npt.ArrayLike, *, step: float = 0.05
+) -> tuple[FloatArray, pd.DataFrame]:
+    """Weights of the members' OOF margins (m, n) with the best OOF AUC; on a tie, the
+    first in :func:`simplex_grid` order (more weight on the first member).
+
+    >>> y = np.array([0, 0, 1, 1])
+    >>> good, noise = np.array([0.0, 1.0, 2.0, 3.0]), np.array([3.0, 0.0, 1.0, 2.0])
+    >>> blend_weights(np.vstack([noise, good]), y, step=0.5)[0].tolist()
+    [0.0, 1.0]
+    """
+    grid = simplex_grid(margins.shape[0], step)
+    auc = np.array([roc_auc(y, w @ margins) for w in grid])
+    best = int(np.argmax(auc))
+    search = pd.DataFrame(grid, columns=[f"w{i}" for i in range(grid.shape[1])])
+    search["oof_auc"] = auc
+    return grid[best], search
+
+
+def fit_blend(
+    specs: Sequence[MemberSpec],
+    X: pd.DataFrame,
+    y: npt.ArrayLike,
+    *,
+    folds: int = 4,
+    seed: int = 0,
+    method: Method = "isotonic",
+    max_trees: int = 1500,
+    tree_step: int = 25,
+    weight_step: float = 0.05,
+    seeds: int = 1,
+    n_jobs: int = 1,
+) -> BlendFit:
+    """Early-stop each member, blend them, calibrate the blend, refit on all rows.
+
+    Parameters
+    ----------
+    specs
+        The members (boosters), in order of preference (ties in the weights favour the first).
+    X, y
+        The whole training part (never the test split).
+    folds, seed
+        The stratified folds of the early stopping, the weights and the calibration.
+    method
+        ``isotonic`` or ``sigmoid``: the calibration map of the blended margin.
+    max_trees, tree_step
+        The largest number of trees tried, and the spacing of the numbers scored.
+    weight_step
+        The spacing of the weight grid.
+    seeds
+        Random seeds averaged in every member (each fit is ``seeds`` boosters).
+    n_jobs
+        Threads per booster.
+    """
+    if not specs:
+        raise ValueError("a blend needs at least one member")
+    if method not in ("isotonic", "sigmoid"):
+        raise ValueError(f"calibration method must be 'isotonic' or 'sigmoid', got {method!r}")
+    y = np.asarray(y, dtype=np.int64)
+    splits = list(stratified_folds(folds, seed).split(X, y))
+    fold = np.full(len(y), -1, dtype=np.int64)
+    for k, (_, valid_idx) in enumerate(splits):
+        fold[valid_idx] = k
+    kw = {"max_trees": max_trees, "tree_step": tree_step, "seed": seed, "seeds": seeds}
+    members = [early_stopping(s, X, y, splits, n_jobs=n_jobs, **kw) for s in specs]
+    margins = np.vstack([m.oof_margin for m in members])
+    weights, search = blend_weights(margins, y, step=weight_step)
+    oof_margin = weights @ margins
+
+    calibrated = np.full(len(y), np.nan)
+    for k in range(folds):
+        inside = fold == k
+        calibrator = _fit_calibrator(method, oof_margin[~inside], y[~inside])
+        calibrated[inside] = _calibrate(calibrator, oof_margin[inside])
+    calibrator = _fit_calibrator(method, oof_margin, y)
+
+    fitted: list[Any] = []
+    member_weights: list[float] = []
+    names: list[str] = []
+    for m, w in zip(members, weights, strict=True):
+        if not w:
+            continue
+        pipes = _member_pipelines(m.spec, y, m.final_trees, seed=seed, seeds=seeds, n_jobs=n_jobs)
+        for pipe in pipes:
+            fitted.append(pipe.fit(X, y))
+            member_weights.append(float(w) / seeds)
+            names.append(m.spec.name)
+    model = MarginBlend(fitted, member_weights, calibrator, names)
+    return BlendFit(
+        model=model,
+        members=members,
+        weights=weights,
+        oof_margin=oof_margin,
+        oof_raw=1.0 / (1.0 + np.exp(-oof_margin)),
+        oof_calibrated=np.clip(calibrated, 0.0, 1.0),
+        fold=fold,
+        weight_search=search,
+    )
+
+
+def weighted_members(model: Any) -> list[tuple[Any, float]]:
+    """The fitted estimators behind a served model, with their weight in its log-odds: a
+    :class:`MarginBlend`'s members, the K calibrated copies of a ``CalibratedClassifierCV``
+    (weight 1/K each), else the model itself.
+
+    >>> weighted_members("model")
+    [('model', 1.0)]
+    """
+    if isinstance(model, MarginBlend):
+        return [(m, float(w)) for m, w in zip(model.members, model.weights, strict=True)]
+    copies = getattr(model, "calibrated_classifiers_", None)
+    if copies:
+        return [(c.estimator, 1.0 / len(copies)) for c in copies]
+    return [(model, 1.0)]
