@@ -131,7 +131,8 @@ def test_every_run_of_the_train_stage_is_in_the_project_experiment(pipeline_run)
     others = [e for name, e in experiments.items() if name != params["experiment"]]
     assert not (others and client.search_runs(others, max_results=1))
     pairs = 1 + (len(params["models"]) - 1) * len(params["strategies"])
-    assert len(project) == 1 + pairs + 1 + params["tune_trials"]
+    # the stage, the comparison, the tuning and its trials, the scorecard challenger
+    assert len(project) == 1 + pairs + 1 + params["tune_trials"] + 1
     by_id = {run.info.run_id: run for run in project}
     parent = next(run for run in project if run.info.run_name == "train")
     for run in project:
