@@ -1405,14 +1405,18 @@ def test_scorecard_readings_are_not_logged(client: TestClient, app: Any, known: 
     assert log.count() == before
 
 
+def _app_with_models_dir(world: World, tmp_path: Path) -> tuple[Path, Any]:
+    """An app whose models folder starts empty (no scorecard.json)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    settings = world.light_settings(tmp_path, models_dir=models)
+    return models, create_app(scorer=world.scorer, settings=settings)
+
+
 def test_missing_scorecard_is_404_naming_the_file(
     world: World, tmp_path: Path, known: list[int]
 ) -> None:
-    models = tmp_path / "models"
-    models.mkdir()
-    app = create_app(
-        scorer=world.scorer, settings=world.light_settings(tmp_path, models_dir=models)
-    )
+    _, app = _app_with_models_dir(world, tmp_path)
     with TestClient(app) as c:
         r = c.get(f"/v1/clients/{known[0]}/scorecard", headers=HEADERS)
     assert r.status_code == 404
@@ -1428,12 +1432,8 @@ def test_unknown_client_scorecard_is_the_unknown_client_404(client: TestClient) 
 
 
 def test_scorecard_is_read_once(world: World, tmp_path: Path, known: list[int]) -> None:
-    models = tmp_path / "models"
-    models.mkdir()
+    models, app = _app_with_models_dir(world, tmp_path)
     shutil.copy(world.scorecard_file, models)
-    app = create_app(
-        scorer=world.scorer, settings=world.light_settings(tmp_path, models_dir=models)
-    )
     with TestClient(app) as c:
         first = c.get(f"/v1/clients/{known[0]}/scorecard", headers=HEADERS)
         (models / world.scorecard_file.name).unlink()
@@ -1445,11 +1445,7 @@ def test_scorecard_is_read_once(world: World, tmp_path: Path, known: list[int]) 
 def test_a_missing_scorecard_is_looked_for_again(
     world: World, tmp_path: Path, known: list[int]
 ) -> None:
-    models = tmp_path / "models"
-    models.mkdir()
-    app = create_app(
-        scorer=world.scorer, settings=world.light_settings(tmp_path, models_dir=models)
-    )
+    models, app = _app_with_models_dir(world, tmp_path)
     with TestClient(app) as c:
         before = c.get(f"/v1/clients/{known[0]}/scorecard", headers=HEADERS)
         shutil.copy(world.scorecard_file, models)
