@@ -62,6 +62,14 @@ format: install ## ruff fix and format
 site: install ## Render the site from the last pipeline outputs
 	$(BIN)/credit-scoring site build
 
+.PHONY: slides
+slides: install ## Rebuild the defense deck alone (data/reports/soutenance.pptx; make site copies it)
+	$(BIN)/credit-scoring slides build
+
+.PHONY: slides-preview
+slides-preview: install ## PNG pages of every slide under images/slides/ (LibreOffice + poppler)
+	$(BIN)/credit-scoring slides preview --out images/slides
+
 .PHONY: bench
 BENCH_TWIN := $(or $(TMPDIR),/tmp)/credit-scoring-bench-twin
 bench: install ## Print every speed and memory benchmark (full Kaggle scale: about 2 hours)

@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 from credit_scoring import paths, runlog
 
 #: Sub-commands in the order of the pipeline (``dvc.yaml``), then the tools around it.
-COMMAND_ORDER = ("data", "features", "train", "explain", "site", "api", "report")
+COMMAND_ORDER = ("data", "features", "train", "explain", "slides", "site", "api", "report")
 
 
 class _PipelineOrder(TyperGroup):
@@ -36,10 +36,12 @@ data_app = typer.Typer(help="Kaggle tables: generate the data twin, validate, in
 features_app = typer.Typer(help="Per-client features from the seven tables.")
 site_app = typer.Typer(help="The methodology website.")
 report_app = typer.Typer(help="The executed notebooks that the stages publish.")
+slides_app = typer.Typer(help="The defense deck (soutenance.pptx).")
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.add_typer(site_app, name="site")
 app.add_typer(report_app, name="report")
+app.add_typer(slides_app, name="slides")
 
 console = Console(stderr=True)
 
@@ -213,3 +215,37 @@ def site_build() -> None:
 
     engine = build_site(load_params("site")["engine"])
     console.print(f"site built into {paths.SITE_DIR} with {engine}")
+
+
+@slides_app.command("build")
+def slides_build() -> None:
+    """The [bold]slides[/] stage: the defense deck, data/reports/soutenance.pptx."""
+    from credit_scoring.config import load_params
+    from credit_scoring.slides import DeckInputError, build_deck
+
+    try:
+        deck = build_deck(load_params("slides"))
+    except (DeckInputError, KeyError) as error:
+        raise _fail(error) from None
+    console.print(f"deck written to {paths.relative(deck)}")
+
+
+@slides_app.command("preview")
+def slides_preview(
+    out: Annotated[Path, typer.Option(help="Folder of the PNG pages.")] = Path("images/slides"),
+    resolution: Annotated[int, typer.Option(min=30, help="Pixels per inch.")] = 80,
+) -> None:
+    """One PNG per slide of the deck (LibreOffice and poppler), and any text that overflows."""
+    from credit_scoring.slides import DECK_FILE, check_overflow, render_pngs, soffice
+
+    if soffice() is None:
+        raise _fail(
+            FileNotFoundError("LibreOffice is absent: apt-get install -y libreoffice-impress")
+        )
+    if not DECK_FILE.is_file():
+        raise _fail(FileNotFoundError(f"{paths.relative(DECK_FILE)}: run make slides first"))
+    target = out if out.is_absolute() else paths.ROOT / out
+    pages = render_pngs(DECK_FILE, target, resolution)
+    console.print(f"{len(pages)} slides written to {paths.relative(target)}")
+    for word in check_overflow(DECK_FILE):
+        console.print(f"[bold red]overflow:[/] slide {word.page}: {word.text!r}")

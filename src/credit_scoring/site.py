@@ -895,9 +895,25 @@ def prepare_site() -> None:
     )
 
 
+def copy_deck(deck: Path | None = None, site_dir: Path = paths.SITE_DIR) -> Path | None:
+    """Copy the ``slides`` stage's deck into the rendered site (``site/soutenance.pptx``).
+
+    The deck has its own stage, and DVC forbids two stages writing into ``site/``.
+    """
+    from credit_scoring.slides import DECK_FILE
+
+    deck = deck or DECK_FILE
+    if not deck.is_file():
+        return None
+    target = site_dir / deck.name
+    shutil.copyfile(deck, target)
+    return target
+
+
 def build_site(engine: str = "auto") -> str:
-    """Prepare the site's inputs, render ``site/``; return the engine used."""
+    """Prepare the site's inputs, render ``site/``, add the deck; return the engine used."""
     prepare_site()
     used, command = render_command(engine)
     subprocess.run(command, cwd=paths.ROOT, check=True)
+    copy_deck()
     return used
