@@ -537,6 +537,7 @@ def deck_content(inputs: DeckInputs, settings: Mapping[str, Any]) -> list[Slide]
                 "raisons en français, version du modèle.",
                 f"Lot de production : {e['share_grant']} accordés, {e['share_review']} à "
                 f"étudier, {e['share_refuse']} refusés.",
+                "Accès par clé, entrées validées, documentation OpenAPI servie hors ligne.",
             ],
             notes=(
                 "L'API sert le modèle enregistré comme champion dans MLflow. Elle calcule les "
@@ -648,10 +649,11 @@ def _text_box(
     font: str = FONT,
     space_after: float = 6,
     bullet: bool = False,
+    middle: bool = False,
 ) -> Any:
     """A fixed text box: wrapped, never resized to its text (so overflow shows)."""
     from pptx.dml.color import RGBColor
-    from pptx.enum.text import MSO_AUTO_SIZE
+    from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE
     from pptx.util import Pt
 
     left, top, width, height = box
@@ -660,6 +662,8 @@ def _text_box(
     frame = shape.text_frame
     frame.word_wrap = True
     frame.auto_size = MSO_AUTO_SIZE.NONE
+    if middle:
+        frame.vertical_anchor = MSO_ANCHOR.MIDDLE
     for side in ("margin_left", "margin_right"):
         setattr(frame, side, _emu(0.08))
     for side in ("margin_top", "margin_bottom"):
@@ -755,6 +759,8 @@ def build_presentation(slides: Sequence[Slide], settings: Mapping[str, Any], ban
                 size=16,
                 name="origine",
                 fill=TWIN_BANNER if twin else REAL_BANNER,
+                middle=True,
+                space_after=0,
             )
         else:
             _text_box(
@@ -775,6 +781,8 @@ def build_presentation(slides: Sequence[Slide], settings: Mapping[str, Any], ban
                     size=14,
                     name="origine",
                     fill=TWIN_BANNER if twin else REAL_BANNER,
+                    middle=True,
+                    space_after=0,
                 )
                 top = 1.8
             height = 6.55 - top
@@ -797,10 +805,11 @@ def build_presentation(slides: Sequence[Slide], settings: Mapping[str, Any], ban
                         box = (area[0], area[1] + i * (half + 0.15), area[2], half)
                         _picture(slide, png, box, f"figure {i + 1}")
             else:
-                code_height = 0.42 * len(content.code) + 0.2 if content.code else 0
+                code_height = 0.36 * len(content.code) + 0.2 if content.code else 0
+                text_height = 2.0 if content.code else height
                 _text_box(
                     slide,
-                    (0.5, top, 12.3, height - code_height),
+                    (0.5, top, 12.3, text_height),
                     content.bullets,
                     size=_bullet_size(content.bullets, True),
                     name="texte",
@@ -809,7 +818,7 @@ def build_presentation(slides: Sequence[Slide], settings: Mapping[str, Any], ban
                 if content.code:
                     _text_box(
                         slide,
-                        (0.5, 6.55 - code_height, 12.3, code_height),
+                        (0.5, top + text_height + 0.2, 12.3, code_height),
                         content.code,
                         size=18,
                         name="code",
