@@ -636,6 +636,18 @@ def _png_size(png: bytes) -> tuple[int, int]:
     return struct.unpack(">II", png[16:24])
 
 
+def french_spacing(text: str) -> str:
+    """No line break before ``:`` ``;`` ``%`` ``»`` ``±`` nor after ``«`` (French typography).
+
+    Examples
+    --------
+    >>> french_spacing("IC 95 % : « oui »") == "IC 95\u00a0%\u00a0: «\u00a0oui\u00a0»"
+    True
+    """
+    text = re.sub(r" ([:;%»±?!])", "\u00a0\\1", text)
+    return text.replace("« ", "«\u00a0")
+
+
 def _text_box(
     slide: Any,
     box: tuple[float, float, float, float],
@@ -672,6 +684,7 @@ def _text_box(
         shape.fill.solid()
         shape.fill.fore_color.rgb = RGBColor.from_string(fill)
     for i, text in enumerate(paragraphs):
+        text = french_spacing(text)
         paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
         paragraph.space_after = Pt(space_after)
         run = paragraph.add_run()
