@@ -947,6 +947,7 @@ def deck_texts(path: Path | bytes) -> list[dict[str, Any]]:
     [('texte', 'Bonjour')]
     """
     from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
 
     source = io.BytesIO(path) if isinstance(path, bytes) else str(path)
     prs = Presentation(source)
@@ -954,7 +955,7 @@ def deck_texts(path: Path | bytes) -> list[dict[str, Any]]:
     for slide in prs.slides:
         shapes = [(s.name, s.text_frame.text) for s in slide.shapes if s.has_text_frame]
         shapes = [(n, text) for n, text in shapes if text]
-        pictures = [s.image.blob for s in slide.shapes if s.shape_type == 13]
+        pictures = [s.image.blob for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]
         notes = slide.notes_slide.notes_text_frame.text if slide.has_notes_slide else ""
         slides.append({"shapes": shapes, "notes": notes, "pictures": pictures})
     return slides
