@@ -57,15 +57,18 @@ BLEND_SEEDS = 3
 Splits = list[tuple[np.ndarray, np.ndarray]]
 
 
-def load_train_part(features: Path, p: Any, rows: int) -> tuple[pd.DataFrame, np.ndarray, int]:
+def load_train_part(
+    features: Path, p: Any, rows: int, *, with_ids: bool = False
+) -> tuple[Any, ...]:
     """The training part of the ``train`` stage (its test split removed), subsampled to
-    ``rows`` (0 = all); also the number of clients of the table."""
+    ``rows`` (0 = all); also the number of clients of the table, and with ``with_ids`` the
+    rows' client ids."""
     from sklearn.model_selection import train_test_split
 
     from credit_scoring.modelling.evaluate import stratified_subsample
     from credit_scoring.modelling.train import load_training_table
 
-    X, y, _ = load_training_table(features, p.exclude_features)
+    X, y, ids = load_training_table(features, p.exclude_features)
     # Exactly the split of the train stage's step 1: the test clients never enter here.
     train_idx, _test_idx = (
         np.sort(part)
@@ -74,7 +77,9 @@ def load_train_part(features: Path, p: Any, rows: int) -> tuple[pd.DataFrame, np
         )
     )
     X_sub, y_sub = stratified_subsample(X.iloc[train_idx], y[train_idx], rows, p.seed)
-    return X_sub.reset_index(drop=True), np.asarray(y_sub, dtype=np.int64), len(y)
+    ids_sub = ids[X_sub.index.to_numpy()]
+    out = (X_sub.reset_index(drop=True), np.asarray(y_sub, dtype=np.int64), len(y))
+    return (*out, ids_sub) if with_ids else out
 
 
 def cost_at_best(y: np.ndarray, proba: np.ndarray, p: Any) -> tuple[float, float]:
