@@ -1,4 +1,5 @@
-"""Latency of one client's explanation: on demand, from the precomputed batch, and end to end.
+"""Latency of one client's score and explanation: on demand, from the precomputed batch, and
+end to end.
 
 Usage::
 
@@ -10,6 +11,8 @@ Usage::
 
 For ``--clients`` random clients of the feature table, one at a time:
 
+- ``score``: :meth:`credit_scoring.scoring.Scorer.score_features` of one feature row (the
+  champion's probability, risk score and decision);
 - ``on_demand``: :meth:`credit_scoring.explain.Explainer.explain` of one feature row (SHAP
   values of every calibrated copy on the log-odds, and the French reasons);
 - ``lookup``: :func:`credit_scoring.explain.load_explanation` from the precomputed Parquet file
@@ -106,6 +109,13 @@ def main(argv: list[str] | None = None) -> dict:
         **measure_latency(explainer, frame, store, args.clients, args.seed),
     }
     rng = np.random.default_rng(args.seed)
+    # The decision alone (probability, risk score, decision) of one feature row, as the API's
+    # score route computes it for a client outside the precomputed batch.
+    rows = rng.choice(len(frame), size=min(args.clients, len(frame)), replace=False)
+    scorer.score_features(frame.iloc[[int(rows[0])]])  # warm-up: first-call allocations
+    result["score"] = _summary(
+        [_timed(lambda k=k: scorer.score_features(frame.iloc[[int(k)]])) for k in rows]
+    )
     if args.end_to_end:
         from credit_scoring.features import features_for_clients
 
@@ -131,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{result['features']} features; load average {result['load_average']} on "
         f"{result['cpus']} cores"
     )
-    for name in ("on_demand", "lookup", "end_to_end", "counterfactual"):
+    for name in ("score", "on_demand", "lookup", "end_to_end", "counterfactual"):
         if name in result:
             r = result[name]
             cpu = f", CPU p50 {r['cpu_p50_ms']} p95 {r['cpu_p95_ms']}" if "cpu_p50_ms" in r else ""
