@@ -98,7 +98,7 @@ lock: ## Re-resolve uv.lock after a change of pyproject.toml, and environment.ym
 
 .PHONY: clean
 clean: ## Remove pipeline outputs (not data/raw)
-	rm -rf data/interim data/features data/models data/reports data/metrics site _variables.yml
+	rm -rf data/interim data/features data/models data/reports data/metrics site _variables.yml soutenance.pptx
 
 .PHONY: api
 api: install ## Serve the scoring API on 127.0.0.1:8000 (after make repro; docs at /docs)

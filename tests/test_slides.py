@@ -122,6 +122,18 @@ def test_numbers_are_read_the_french_way():
     assert slides.numbers_in(text) == ["0,795", "95", "0,775", "0,815", "30\u202f000"]
 
 
+def test_the_site_stage_puts_the_deck_beside_the_pages(tmp_path):
+    from credit_scoring import site
+
+    assert site.copy_deck(tmp_path / "absent.pptx", tmp_path) is None
+    deck = _one_slide_deck(tmp_path, ["Texte."])
+    project = tmp_path / "project"
+    project.mkdir()
+    copy = site.copy_deck(deck, project)
+    assert copy == project / "deck.pptx"
+    assert copy.read_bytes() == deck.read_bytes()
+
+
 # --------------------------------------------------------------------------- pipeline run
 
 

@@ -889,31 +889,33 @@ def prepare_site() -> None:
     """Everything the render reads: reports, figures, snippets and ``_variables.yml``."""
     publish_reports()
     write_includes(pages=sorted(paths.ROOT.glob("*.qmd")))
+    copy_deck()
     variables = site_variables()
     (paths.ROOT / "_variables.yml").write_text(
         yaml.safe_dump(variables, allow_unicode=True, sort_keys=True), encoding="utf-8"
     )
 
 
-def copy_deck(deck: Path | None = None, site_dir: Path = paths.SITE_DIR) -> Path | None:
-    """Copy the ``slides`` stage's deck into the rendered site (``site/soutenance.pptx``).
+def copy_deck(deck: Path | None = None, folder: Path = paths.ROOT) -> Path | None:
+    """Copy the ``slides`` stage's deck beside the pages, where the home page links to it.
 
-    The deck has its own stage, and DVC forbids two stages writing into ``site/``.
+    The render then publishes it as ``site/soutenance.pptx`` (Quarto and smalldocs copy the
+    files a page links to). The deck has its own stage: DVC forbids two stages writing into
+    ``site/``. Returns the copy, or None when the stage has not run.
     """
     from credit_scoring.slides import DECK_FILE
 
     deck = deck or DECK_FILE
     if not deck.is_file():
         return None
-    target = site_dir / deck.name
+    target = folder / deck.name
     shutil.copyfile(deck, target)
     return target
 
 
 def build_site(engine: str = "auto") -> str:
-    """Prepare the site's inputs, render ``site/``, add the deck; return the engine used."""
+    """Prepare the site's inputs, render ``site/``; return the engine used."""
     prepare_site()
     used, command = render_command(engine)
     subprocess.run(command, cwd=paths.ROOT, check=True)
-    copy_deck()
     return used
