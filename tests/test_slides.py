@@ -182,9 +182,10 @@ def test_headline_numbers_equal_the_metrics(pipeline_run, deck):
     drift = json.loads((root / "drift.json").read_text(encoding="utf-8"))
     features = json.loads((root / "features.json").read_text(encoding="utf-8"))
     text = _all_text(deck)
+    french = slides.french_spacing  # the deck keeps ; and % on the line of their number
     assert f"{number(train['test_auc'], 3)}, IC 95\u00a0% " in text
-    assert interval([train["test_auc_low"], train["test_auc_high"]]) in text
-    assert interval([train["test_cost_low"], train["test_cost_high"]]) in text
+    assert french(interval([train["test_auc_low"], train["test_auc_high"]])) in text
+    assert french(interval([train["test_cost_low"], train["test_cost_high"]])) in text
     assert number(train["test_cost_per_client"], 3) in text
     assert f"probabilité {number(train['threshold'], 3)}" in text
     assert percent(train["test_recall"], 1) in text
