@@ -118,6 +118,21 @@ dashboard: install ## Serve the advisor dashboard (Voilà) on 127.0.0.1:8866 (af
 screenshots: install ## Regenerate images/dashboard/*.png at 1280x800 (Chromium, data twin)
 	$(VENV_PATH) $(BIN)/python tests/benchmarks/dashboard_screenshots.py --out images/dashboard
 
+.PHONY: image image-test
+# Offline builds from uv.lock: deploy/context.py downloads the locked wheels once into
+# .image-build/wheels (git-ignored), the images install them with --no-index.
+# BASE_IMAGE=python:3.11-slim-bookworm (the Containerfile's default) where a registry is reachable.
+PODMAN_BUILD := podman --runtime runc build --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --format docker
+IMAGE_BASE_ARGS = $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE),--build-arg BASE_IMAGE=localhost/credit-scoring-base:bookworm --build-arg PIP_FLAGS=--ignore-requires-python)
+image: install ## Build the API and dashboard images (Podman) with this checkout's champion
+	$(BIN)/python deploy/context.py
+	$(if $(BASE_IMAGE),,podman image exists localhost/credit-scoring-base:bookworm || { echo "no base image: make image-test builds localhost/credit-scoring-base:bookworm, or set BASE_IMAGE"; exit 2; })
+	$(PODMAN_BUILD) --target api $(IMAGE_BASE_ARGS) -t localhost/credit-scoring-api:latest -f Containerfile .image-build
+	$(PODMAN_BUILD) --target dashboard $(IMAGE_BASE_ARGS) -t localhost/credit-scoring-dashboard:latest -f Containerfile .image-build
+
+image-test: install ## Build the images and smoke-test them (API, key, dashboard in Chromium, decision log)
+	$(VENV_PATH) $(BIN)/python tests/images/smoke.py
+
 .PHONY: mlflow
 mlflow: install ## Browse the tracked runs and the model registry on 127.0.0.1:5000
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --workers 1 --backend-store-uri "sqlite:///$(CURDIR)/data/mlflow/mlflow.db"

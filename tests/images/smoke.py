@@ -402,7 +402,9 @@ def smoke(args: argparse.Namespace) -> dict[str, Any]:
                 dashboard_image,
             ]
         )
-        report["dashboard_start_s"] = wait_port(f"{dashboard}/api", DASHBOARD_NAME)
+        report["dashboard_start_s"] = wait_port(
+            f"{dashboard}/voila/static/voila.js", DASHBOARD_NAME
+        )
         check(True, f"dashboard container answering in {report['dashboard_start_s']:.1f} s")
         decision_id = record_decision(dashboard, client)
         check(True, f"advisor decision {decision_id} recorded from the page for client {client}")
