@@ -248,7 +248,9 @@ def bundle(root: Path, dest: Path) -> None:
         path.chmod(0o755 if path.is_dir() else 0o644)
     # MLflow 3 rewrites this file of a local model each time it loads it: the one file the
     # image's user may write.
-    for meta in dest.glob("data/mlflow/artifacts/models/*/artifacts/registered_model_meta"):
+    for mlmodel in dest.glob("data/mlflow/artifacts/models/*/artifacts/MLmodel"):
+        meta = mlmodel.with_name("registered_model_meta")
+        meta.touch()  # a champion never loaded yet has none, and the folder is read-only
         meta.chmod(0o666)
 
 
