@@ -82,6 +82,12 @@ def load_train_part(
     return (*out, ids_sub) if with_ids else out
 
 
+def write_json(path: Path, result: dict[str, Any]) -> None:
+    """The benchmark's figures as JSON at ``path`` (its folder created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+
+
 def cost_at_best(y: np.ndarray, proba: np.ndarray, p: Any) -> tuple[float, float]:
     """The cost-minimising threshold of out-of-fold probabilities, and the cost per client
     there."""
@@ -380,8 +386,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "blocks": blocks,
     }
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+        write_json(args.json, result)
     return result
 
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from model_gain import load_train_part, timed
+from model_gain import load_train_part, timed, write_json
 
 #: Neighbours averaged for the default rate, and the columns they are found on.
 NEIGHBOURS = 500
@@ -492,8 +491,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 )
     result = {"rows": n, "folds": k, **es, "blocks": blocks}
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+        write_json(args.json, result)
     return result
 
 

@@ -208,23 +208,19 @@ def cleanup() -> None:
     subprocess.run(["podman", "volume", "rm", "--force", VOLUME], capture_output=True)
 
 
+def start_container(name: str, image: str, *options: str) -> None:
+    """Run ``image`` detached in the pod as ``name``, with extra ``podman run`` options."""
+    run([*PODMAN, "run", "--detach", *LIMITS, "--pod", POD, "--name", name, *options, image])
+
+
 def start_api(image: str, key: str) -> None:
-    run(
-        [
-            *PODMAN,
-            "run",
-            "--detach",
-            *LIMITS,
-            "--pod",
-            POD,
-            "--name",
-            API_NAME,
-            "--env",
-            f"CREDIT_SCORING_API_KEY={key}",
-            "--volume",
-            f"{VOLUME}:/var/lib/credit-scoring",
-            image,
-        ]
+    start_container(
+        API_NAME,
+        image,
+        "--env",
+        f"CREDIT_SCORING_API_KEY={key}",
+        "--volume",
+        f"{VOLUME}:/var/lib/credit-scoring",
     )
 
 
@@ -385,22 +381,13 @@ def smoke(args: argparse.Namespace) -> dict[str, Any]:
         check(status == 401, f"the same request without a key answers 401 (got {status})")
 
         _T0[0] = time.monotonic()
-        run(
-            [
-                *PODMAN,
-                "run",
-                "--detach",
-                *LIMITS,
-                "--pod",
-                POD,
-                "--name",
-                DASHBOARD_NAME,
-                "--env",
-                "CREDIT_SCORING_API_URL=http://127.0.0.1:8000",
-                "--env",
-                f"CREDIT_SCORING_API_KEY={key}",
-                dashboard_image,
-            ]
+        start_container(
+            DASHBOARD_NAME,
+            dashboard_image,
+            "--env",
+            "CREDIT_SCORING_API_URL=http://127.0.0.1:8000",
+            "--env",
+            f"CREDIT_SCORING_API_KEY={key}",
         )
         report["dashboard_start_s"] = wait_port(
             f"{dashboard}/voila/static/voila.js", DASHBOARD_NAME
