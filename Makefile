@@ -29,6 +29,15 @@ help: ## List the targets
 .PHONY: install
 install: $(VENV)/.installed ## Create .venv and install the locked dependencies
 
+# The Spark engine (features.engine: spark, score-batch --engine spark) is optional: make repro
+# does not need it, make test checks it. Spark also needs Java: apt-get install openjdk-17-jre-headless.
+$(VENV)/.spark: $(VENV)/.installed
+	$(UV) sync --frozen --group spark
+	@touch $@
+
+.PHONY: install-spark
+install-spark: $(VENV)/.spark ## Add the optional Spark engine (pyspark, sqlglot) to .venv
+
 .PHONY: repro
 repro: install ## Run the whole pipeline (dvc repro) on data/raw or the data twin; ends with site/
 	$(VENV_PATH) $(BIN)/dvc repro
@@ -39,12 +48,12 @@ repro: install ## Run the whole pipeline (dvc repro) on data/raw or the data twi
 PYTEST := $(VENV_PATH) $(BIN)/python -m pytest
 SERIAL := tests/test_api_schemathesis.py
 
-test: install ## Run the test suite (long checks at small scale)
+test: install-spark ## Run the test suite (long checks at small scale)
 	$(PYTEST) -n 2 --dist loadfile --ignore=$(SERIAL)
 	$(PYTEST) -p no:xdist $(SERIAL)
 
 .PHONY: test-full
-test-full: install ## Run the test suite with the long checks at full scale
+test-full: install-spark ## Run the test suite with the long checks at full scale
 	$(PYTEST) -n 2 --dist loadfile --ignore=$(SERIAL) --runslow
 	$(PYTEST) -p no:xdist $(SERIAL) --runslow
 

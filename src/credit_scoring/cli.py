@@ -120,7 +120,15 @@ def _write_metrics(stage: str, metrics: dict) -> None:
 
 
 @features_app.command("build")
-def features_build() -> None:
+def features_build(
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="duckdb or spark: who computes the history aggregates (same SQL, same files). "
+            "Default: features.engine of params.yaml."
+        ),
+    ] = None,
+) -> None:
     """The [bold]features[/] stage: train and production feature tables, and their dictionary."""
     from credit_scoring.config import load_params
     from credit_scoring.features import EngineSettings, build_feature_tables
@@ -128,9 +136,20 @@ def features_build() -> None:
 
     params = load_params("features")
     settings = EngineSettings(threads=params["threads"], memory_limit_mb=params["memory_limit_mb"])
-    metrics = build_feature_tables(settings=settings)
+    engine = engine or params.get("engine", "duckdb")
+    spark_settings = None
+    if engine == "spark":
+        from credit_scoring.features.spark import SparkSettings
+
+        spark_settings = SparkSettings.from_params(params.get("spark"))
+    try:
+        metrics = build_feature_tables(
+            settings=settings, engine_name=engine, spark_settings=spark_settings
+        )
+    except (FileNotFoundError, RuntimeError, ValueError) as error:
+        raise _fail(error) from None
     seconds = metrics.pop("seconds")
-    runlog.record("features", {"seconds": seconds})
+    runlog.record("features", {"seconds": seconds, "engine": engine})
     _write_metrics("features", headline(metrics))
     console.print(
         f"{metrics['features']} features for {metrics['rows']['train']:,} training and "

@@ -303,11 +303,17 @@ def headline(summary: dict[str, Any]) -> dict[str, int]:
     return {"features": summary["features"], "history_features": history}
 
 
+#: The engines of the history aggregates (``features.engine`` in ``params.yaml``).
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+
+
 def build_feature_tables(
     interim_dir: Path = paths.INTERIM_DIR,
     out_dir: Path = paths.FEATURES_DIR,
     *,
     settings: engine.EngineSettings = engine.DEFAULT_SETTINGS,
+    engine_name: str = "duckdb",
+    spark_settings: Any = None,
 ) -> dict[str, Any]:
     """The ``features`` stage: train and production feature tables, and their dictionary.
 
@@ -317,12 +323,31 @@ def build_feature_tables(
     but the timings) into ``out_dir``, atomically: a failure leaves
     ``out_dir`` as it was.
 
+    Parameters
+    ----------
+    interim_dir, out_dir
+        The validated tables (``data/interim``) and the folder written.
+    settings
+        DuckDB threads and memory limit.
+    engine_name
+        ``duckdb`` or ``spark``: who computes the history aggregates, from the same SQL catalog
+        (see :mod:`credit_scoring.features.spark`). The files written are the same.
+    spark_settings
+        A :class:`~credit_scoring.features.spark.SparkSettings` (default: ``local[2]``).
+
     Returns
     -------
     dict
         ``rows`` per table, ``features`` (count), ``features_per_source``, ``empty_tables`` (the
         history tables with no rows, see :func:`empty_tables`), ``seconds`` per step.
+
+    Raises
+    ------
+    ValueError
+        When ``engine_name`` is neither ``duckdb`` nor ``spark``.
     """
+    if engine_name not in ENGINES:
+        raise ValueError(f"features.engine must be one of {ENGINES}, got {engine_name!r}")
     interim_dir, out_dir = Path(interim_dir), Path(out_dir)
     started = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -346,7 +371,15 @@ def build_feature_tables(
         if not ids.is_unique:
             raise ValueError("application_train and application_test share SK_ID_CURR values")
         # One pass over the history for both tables, every row read (no client filter).
-        history = _history_table(ids.tolist(), interim_dir, False, settings)
+        if engine_name == "spark":
+            # Imported here: pyspark is an optional dependency the default engine never loads.
+            from credit_scoring.features import spark
+
+            history = spark.history_table(
+                ids.tolist(), interim_dir, spark_settings or spark.SparkSettings()
+            )
+        else:
+            history = _history_table(ids.tolist(), interim_dir, False, settings)
         seconds["history"] = time.perf_counter() - t
         t = time.perf_counter()
         levels = application.category_levels(interim_dir)
