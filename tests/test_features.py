@@ -35,6 +35,7 @@ from credit_scoring.features.catalog import (
     TREND_INSTALMENTS,
     history_features,
 )
+from credit_scoring.features.serving import FeatureServer
 
 NO_HISTORY_IDS = [990_001, 990_002, 990_003]
 
@@ -689,6 +690,110 @@ def test_posted_application_changes_its_own_features_not_the_history(twin, batch
         batch_row[history].drop("CREDIT_TO_PREV_APPROVED_MEAN", errors="ignore"),
         check_exact=True,
     )
+
+
+# --- the in-memory serving path (credit_scoring.features.serving) -------------------------------
+
+
+def _stored_applications(twin: Path, ids: list[int]) -> list[dict]:
+    """Each client's stored application as the API receives it: fields by name, None missing."""
+    apps = pd.concat(
+        pd.read_parquet(twin / f"{t}.parquet") for t in ("application_train", "application_test")
+    )
+    apps = apps.drop(columns=TARGET).set_index(CLIENT_ID)
+    return [{k: (None if pd.isna(v) else v) for k, v in apps.loc[i].items()} for i in ids]
+
+
+def _history_of(twin: Path, client: int) -> dict[str, list[dict]]:
+    """Every history record of a client, as a bank's system would post them."""
+    records: dict[str, list[dict]] = {}
+    bureau_ids: list[int] = []
+    for table in (
+        "bureau",
+        "previous_application",
+        "POS_CASH_balance",
+        "installments_payments",
+        "credit_card_balance",
+    ):
+        rows = pd.read_parquet(twin / f"{table}.parquet")
+        rows = rows[rows[CLIENT_ID] == client]
+        if table == "bureau":
+            bureau_ids = rows["SK_ID_BUREAU"].tolist()
+        records[table] = [
+            {k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")
+        ]
+    balance = pd.read_parquet(twin / "bureau_balance.parquet")
+    records["bureau_balance"] = balance[balance["SK_ID_BUREAU"].isin(bureau_ids)].to_dict("records")
+    return records
+
+
+@pytest.fixture(scope="module")
+def served_ids(twin) -> list[int]:
+    """Random clients of both tables, clients without some tables, clients without any."""
+    train = pd.read_parquet(twin / "application_train.parquet", columns=[CLIENT_ID])[CLIENT_ID]
+    test = pd.read_parquet(twin / "application_test.parquet", columns=[CLIENT_ID])[CLIENT_ID]
+    no_bureau = sorted(_without(twin, "bureau") - _without(twin, "previous_application"))[:2]
+    no_card = sorted(_without(twin, "credit_card_balance") - _without(twin, "bureau"))[:2]
+    return (
+        train.sample(8, random_state=21).tolist()
+        + test[~test.isin(NO_HISTORY_IDS)].sample(8, random_state=22).tolist()
+        + no_bureau
+        + no_card
+        + NO_HISTORY_IDS
+    )
+
+
+def test_in_memory_rows_equal_the_batch_rows(twin, batch, served_ids):
+    out, _ = batch
+    server = FeatureServer(twin, read_feature_table(out / "production.parquet"))
+    rows = server.rows(_stored_applications(twin, served_ids), served_ids)
+    pd.testing.assert_frame_equal(rows.to_frame(), _batch_rows(out, served_ids), check_exact=True)
+
+
+def test_in_memory_rows_without_stored_rows_equal_the_batch_rows(twin, batch, served_ids):
+    out, _ = batch
+    rows = FeatureServer(twin).rows(_stored_applications(twin, served_ids), served_ids)
+    pd.testing.assert_frame_equal(rows.to_frame(), _batch_rows(out, served_ids), check_exact=True)
+
+
+def test_new_client_gets_the_history_of_a_client_without_records(twin, batch):
+    out, _ = batch
+    [application] = _stored_applications(twin, NO_HISTORY_IDS[:1])
+    rows = FeatureServer(twin).rows([application], [None])
+    expected = _batch_rows(out, NO_HISTORY_IDS[:1]).set_axis([0], axis=0).rename_axis(CLIENT_ID)
+    pd.testing.assert_frame_equal(rows.to_frame(), expected, check_exact=True)
+
+
+def test_posted_history_gives_the_batch_row(twin, batch, served_ids):
+    out, _ = batch
+    ids = served_ids[:6] + served_ids[-5:-3]  # with full histories, and without some tables
+    server = FeatureServer(twin)
+    rows = server.rows(_stored_applications(twin, ids), ids, [_history_of(twin, i) for i in ids])
+    pd.testing.assert_frame_equal(rows.to_frame(), _batch_rows(out, ids), check_exact=True)
+
+
+def test_posted_history_replaces_the_stored_one(twin, batch, served_ids):
+    out, _ = batch
+    client = served_ids[0]
+    bureau_only = {
+        t: records
+        for t, records in _history_of(twin, client).items()
+        if t in ("bureau", "bureau_balance")
+    }
+    assert bureau_only["bureau"], "the test needs a client with bureau records"
+    [application] = _stored_applications(twin, [client])
+    served = FeatureServer(twin).rows([application], [client], [bureau_only]).to_frame()
+    batch_row = _batch_rows(out, [client])
+    bureau = [f.name for f in history_features() if f.grain == "bureau"]
+    pd.testing.assert_frame_equal(served[bureau], batch_row[bureau], check_exact=True)
+    assert served.loc[client, "PREV_COUNT"] == 0 < batch_row.loc[client, "PREV_COUNT"]
+    assert served.loc[client, "INST_COUNT"] == 0
+
+
+def test_posted_records_of_an_unknown_table_are_refused(twin):
+    [application] = _stored_applications(twin, NO_HISTORY_IDS[:1])
+    with pytest.raises(KeyError, match="'loans' is not a history table"):
+        FeatureServer(twin).rows([application], [None], [{"loans": [{"AMT": 1.0}]}])
 
 
 def test_unknown_client_is_a_clear_error(twin):

@@ -27,11 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+if TYPE_CHECKING:
+    from credit_scoring.features.serving import FeatureRows
 
 Decision = Literal["grant", "review", "refuse"]
 DECISIONS: tuple[Decision, ...] = ("grant", "review", "refuse")
@@ -337,6 +340,7 @@ class Scorer:
         self.features = [str(f) for f in features]
         self.model_version = model_version
         self.metadata = dict(metadata or {})
+        self._matrix: tuple[Any, Any] | None = None
 
     @classmethod
     def from_registry(
@@ -389,6 +393,24 @@ class Scorer:
         """Calibrated probabilities of default, one per row."""
         proba = np.asarray(self.model.predict_proba(self.prepare(features)), dtype=float)
         return proba[:, 1] if proba.ndim == 2 else proba
+
+    def predict_proba_rows(self, rows: FeatureRows) -> npt.NDArray[np.float64]:
+        """Calibrated probabilities of served feature rows (see
+        :mod:`credit_scoring.features.serving`): a blend reads the array directly
+        (:class:`~credit_scoring.modelling.blend.MatrixBlend`), any other model gets the rows
+        as a data frame. The same probabilities either way."""
+        key = (rows.names, tuple(sorted(rows.levels.items())))
+        if self._matrix is None or self._matrix[0] != key:
+            self._matrix = (key, _matrix_model(self.model, rows))
+        matrix = self._matrix[1]
+        if matrix is None:
+            return self.predict_proba(rows.to_frame())
+        return matrix.predict_proba(rows.values)
+
+    def score_rows(self, rows: FeatureRows) -> list[ScoreResult]:
+        """Score served feature rows (client id 0: None, a new client)."""
+        proba = self.predict_proba_rows(rows)
+        return [self.result(p, int(i) or None) for p, i in zip(proba, rows.client_ids, strict=True)]
 
     @overload
     def risk_score(self, probability: float) -> float: ...
@@ -467,3 +489,15 @@ class Scorer:
         result = self.score_features(frame)[0]
         result.client_id = cid
         return result
+
+
+def _matrix_model(model: Any, rows: FeatureRows) -> Any:
+    """The model's matrix path for rows of this layout, or None (the data-frame path)."""
+    from credit_scoring.modelling.blend import MarginBlend, MatrixBlend
+
+    if not isinstance(model, MarginBlend):
+        return None
+    try:
+        return MatrixBlend(model, rows.names, rows.levels)
+    except (TypeError, KeyError):
+        return None

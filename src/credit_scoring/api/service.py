@@ -7,12 +7,12 @@
 - the production batch's feature table in memory, indexed by ``SK_ID_CURR`` (the known
   clients), and, once a background thread has run the model over it, every known client's
   probability: scoring a known client is then a look-up;
-- what posted applications need to be turned into features by the feature code itself
-  (:func:`credit_scoring.features.build.assemble`, the code behind ``features_for_clients``)
-  without querying the history tables each time: the history features of the production
-  batch, the (constant) history features of a client without history, and the ids of the
-  clients that have any history row. Other clients go through the same SQL as the batch.
-  ``history_cache=False`` sends every application through ``features_for_clients``;
+- the in-memory serving path of posted applications and what-ifs
+  (:class:`~credit_scoring.features.serving.FeatureServer`): the feature code of the batch on
+  the request's fields, the production batch's history rows, the empty history of a new
+  client, the batch's SQL in memory for posted history records; the scorer then reads the
+  feature array directly. ``history_cache=False`` sends every application without posted
+  history through ``features_for_clients`` instead (the batch's route, for comparison);
 - the :class:`~credit_scoring.explain.Explainer` and the precomputed explanations;
 - the scorecard challenger of the train stage (``scorecard.json``), read on first use: a
   second reading of a known client, points per attribute, that decides nothing
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from credit_scoring.api.population import FeatureDistribution, Neighbours, Population
     from credit_scoring.api.settings import ApiSettings
     from credit_scoring.explain import Counterfactual, Explainer, Explanation
+    from credit_scoring.features.serving import FeatureRows, FeatureServer, History
     from credit_scoring.modelling.scorecard import Scorecard
 
 log = logging.getLogger("credit_scoring.api")
@@ -62,14 +63,6 @@ PRECOMPUTE_CHUNK = 5000
 RETRY_SECONDS = 30.0
 #: The id a posted application without client gets: no table holds it (ids are > 0).
 ANONYMOUS_ID = 0
-#: Tables holding SK_ID_CURR besides the applications (bureau_balance goes through bureau).
-_HISTORY_TABLES = (
-    "bureau",
-    "previous_application",
-    "POS_CASH_balance",
-    "installments_payments",
-    "credit_card_balance",
-)
 _APPLICATION_COLUMNS = TABLES["application_test"].column_names
 #: The fields of a stored application served to advisors (what the dashboard shows; GDPR
 #: minimisation: nothing on family, gender, contact or identity). A what-if may change the
@@ -395,9 +388,7 @@ class ScoringService:
         self._proba: np.ndarray | None = None
         self._hashes: dict[int, str] = {}
         # posted applications
-        self._history_columns: list[str] = []
-        self._empty_history: pd.DataFrame | None = None
-        self._history_ids: np.ndarray | None = None
+        self._feature_server: FeatureServer | None = None
         # explanations
         self._explanations_ok: bool | None = None
         # the scorecard challenger
@@ -477,10 +468,8 @@ class ScoringService:
 
     def _load_production(self) -> None:
         from credit_scoring.features import all_features
-        from credit_scoring.features.catalog import history_features
 
         assert self._scorer is not None
-        self._history_columns = [f.name for f in history_features()]
         produced = {f.name for f in all_features()}
         unknown = [f for f in self._scorer.features if f not in produced]
         if unknown:
@@ -526,10 +515,7 @@ class ScoringService:
         if self.settings.precompute_scores:
             steps.append(("production scores", self._precompute_scores))
         if self.settings.history_cache:
-            steps += [
-                ("history ids", self._load_history_ids),
-                ("empty history", self._empty_history_row),
-            ]
+            steps.append(("feature server", self._warm_feature_server))
         steps.append(("precomputed explanations", self._check_precomputed_explanations))
         for name, step in steps:
             if self._stop.is_set():
@@ -572,25 +558,11 @@ class ScoringService:
                 self._hashes.setdefault(cid, inputs_sha256(record))
         self._proba = proba
 
-    def _load_history_ids(self) -> None:
-        from credit_scoring.features import engine
-
-        interim = Path(self.settings.interim_dir)
-        union = " UNION ".join(
-            f"SELECT DISTINCT {CLIENT_ID} FROM "
-            f"read_parquet('{engine._quote(engine.table_path(interim, t))}')"
-            for t in _HISTORY_TABLES
-        )
-        ids = engine.connection().sql(union).fetchnumpy()[CLIENT_ID]
-        self._history_ids = np.unique(np.asarray(ids, dtype=np.int64))
-
-    def _empty_history_row(self) -> pd.DataFrame:
-        if self._empty_history is None:
-            from credit_scoring.features import engine
-
-            history = engine.history_aggregates([ANONYMOUS_ID], Path(self.settings.interim_dir))
-            self._empty_history = history.reset_index(drop=True)
-        return self._empty_history
+    def _warm_feature_server(self) -> None:
+        server = self.feature_server
+        server.ids_with_history  # noqa: B018 (read once, before the first request needs it)
+        if self._scorer is not None:  # its matrix path is built on first use: now
+            self._scorer.predict_proba_rows(server.rows([{}], [None]))
 
     @property
     def scores_precomputed(self) -> bool:
@@ -894,50 +866,58 @@ class ScoringService:
 
     # ------------------------------------------------------------------ posted applications
 
-    def _history_for(self, client_ids: Sequence[int | None]) -> pd.DataFrame:
-        from credit_scoring.features import engine
+    @property
+    def feature_server(self) -> FeatureServer:
+        """The in-memory serving path of posted applications, over the production batch's
+        history rows (built once)."""
+        if self._feature_server is None:
+            self.load()
+            with self._lock:
+                if self._feature_server is None:
+                    from credit_scoring.features.serving import FeatureServer
 
-        rows: list[pd.DataFrame] = []
-        frame = self.features
-        known = self._history_ids
-        for cid in client_ids:
-            if cid is not None and frame is not None and int(cid) in self._position:
-                row = frame.iloc[[self._position[int(cid)]]][self._history_columns]
-            elif cid is None or (known is not None and not _contains(known, int(cid))):
-                row = self._empty_history_row()
-            else:  # a client with history outside the production batch: the batch's SQL
-                row = engine.history_aggregates([int(cid)], Path(self.settings.interim_dir))
-            rows.append(row.reset_index(drop=True))
-        return pd.concat(rows, ignore_index=True)
+                    self._feature_server = FeatureServer(
+                        Path(self.settings.interim_dir), self.features
+                    )
+        return self._feature_server
 
-    def application_features(
-        self, applications: Sequence[dict[str, Any]], client_ids: Sequence[int | None]
-    ) -> pd.DataFrame:
+    def feature_rows(
+        self,
+        applications: Sequence[dict[str, Any]],
+        client_ids: Sequence[int | None],
+        histories: Sequence[History | None] | None = None,
+    ) -> FeatureRows:
         """Features of posted applications, by the feature code of training.
 
         Row ``k`` is application ``k`` of client ``client_ids[k]`` (None: a new client
-        without history). The index is the client id (0 for a new client).
+        without history, id 0), with the history records ``histories[k]`` when posted (they
+        replace the stored history).
         """
-        from credit_scoring.features import application, build, features_for_clients
+        from credit_scoring.features import features_for_clients
+        from credit_scoring.features.serving import FeatureRows
 
         self.load()
         if self._feature_code_error:
             raise ServiceUnavailableError(self._feature_code_error)
+        server = self.feature_server
+        if self.settings.history_cache or histories is not None:
+            return server.rows(applications, client_ids, histories)
         ids = [ANONYMOUS_ID if c is None else int(c) for c in client_ids]
-        raw = application_frame(applications, ids)
-        interim = Path(self.settings.interim_dir)
-        if not self.settings.history_cache:
-            return pd.concat(
-                [
-                    features_for_clients([i], interim, applications=raw.iloc[[k]])
-                    for k, i in enumerate(ids)
-                ]
-            )
-        history = self._history_for(client_ids)
-        # Extreme but valid inputs (an annuity of 1e-300) overflow a ratio: the feature code
-        # makes it missing, as in training; the warning is noise.
-        with np.errstate(over="ignore"):
-            return build.assemble(raw, history, application.category_levels(interim))
+        frame = pd.concat(
+            [
+                features_for_clients(
+                    [i], self.settings.interim_dir, applications=application_frame([a], [i])
+                )
+                for a, i in zip(applications, ids, strict=True)
+            ]
+        )
+        return FeatureRows.from_frame(frame, server.levels)
+
+    def application_features(
+        self, applications: Sequence[dict[str, Any]], client_ids: Sequence[int | None]
+    ) -> pd.DataFrame:
+        """:meth:`feature_rows` as the batch's data frame (index: client id, 0 for a new one)."""
+        return self.feature_rows(applications, client_ids).to_frame()
 
     def score_applications(
         self,
@@ -945,21 +925,21 @@ class ScoringService:
         client_ids: Sequence[int | None],
         *,
         explain: int = 0,
+        histories: Sequence[History | None] | None = None,
     ) -> list[Scored]:
-        """Score posted applications (see :meth:`application_features`)."""
+        """Score posted applications (see :meth:`feature_rows`)."""
         scorer = self.scorer
-        features = self.application_features(applications, client_ids)
-        model_rows = features[scorer.features]
-        proba = scorer.predict_proba(model_rows)
+        rows = self.feature_rows(applications, client_ids, histories)
+        proba = scorer.predict_proba_rows(rows)
         out = [
             Scored(
                 scorer.result(float(p), None if cid is None else int(cid)),
-                inputs_sha256(model_rows.iloc[k].to_dict()),
+                inputs_sha256(rows.record(k, scorer.features)),
             )
             for k, (cid, p) in enumerate(zip(client_ids, proba, strict=True))
         ]
         if explain:
-            explanations = self.explainer.explain(features, top=explain)
+            explanations = self.explainer.explain(rows.to_frame(), top=explain)
             for scored, explanation in zip(out, explanations, strict=True):
                 explanation.client_id = scored.result.client_id
                 scored.explanation = explanation
@@ -1079,8 +1059,3 @@ class ScoringService:
             bounds=limits,
             interim_dir=Path(self.settings.interim_dir),
         )
-
-
-def _contains(sorted_ids: np.ndarray, value: int) -> bool:
-    k = int(np.searchsorted(sorted_ids, value))
-    return k < len(sorted_ids) and int(sorted_ids[k]) == value

@@ -110,8 +110,8 @@ class ApiSettings:
     model_name: str = "credit-scoring"
     model_alias: str = "champion"
     max_batch_clients: int = 1000
-    max_batch_applications: int = 100
-    max_body_bytes: int = 1_048_576
+    max_batch_applications: int = 1000
+    max_body_bytes: int = 4_194_304
     precompute_scores: bool = True
     history_cache: bool = True
     load_at_startup: bool = True

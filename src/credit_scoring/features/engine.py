@@ -282,6 +282,11 @@ def history_table(
                 for g in longest_first
             }
             tables = [futures[g.name].result()[0] for g in GRAINS]
+    return _client_rows(ids, tables)
+
+
+def _client_rows(ids: pa.Array, tables: Sequence[pa.Table]) -> pa.Table:
+    """The grains' aggregates side by side, one row per client of ``ids``, in order."""
     names: list[str] = []
     columns: list[pa.ChunkedArray] = []
     for grain, table in zip(GRAINS, tables, strict=True):
@@ -294,6 +299,73 @@ def history_table(
             names.append(feature.name)
             columns.append(column)
     return pa.Table.from_arrays(columns, names=names)
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow types of a table's ingested Parquet file, from its declared columns.
+
+    Examples
+    --------
+    >>> arrow_schema("bureau_balance").types
+    [DataType(int64), DataType(int64), DataType(string)]
+    """
+    types = {"int64": pa.int64(), "float64": pa.float64(), "object": pa.string()}
+    return pa.schema([(c.name, types[c.dtype]) for c in TABLES[table].columns])
+
+
+class _PostedSession:
+    """A connection of one thread whose history tables are small in-memory tables, refilled
+    with each request's posted records, and whose grain queries are prepared once."""
+
+    def __init__(self) -> None:
+        self.con = duckdb.connect(":memory:")
+        _configure(self.con, EngineSettings(threads=1, memory_limit_mb=256))
+        for table in SIDE_TABLES:
+            columns = ", ".join(
+                f'"{field.name}" {_DUCKDB_TYPES[str(field.type)]}' for field in arrow_schema(table)
+            )
+            self.con.execute(f"CREATE TEMP TABLE {table} ({columns})")
+        for k, grain in enumerate(GRAINS):
+            self.con.execute(f"PREPARE grain_{k} AS {grain_query(grain)}")
+
+    def grains(self, records: dict[str, pa.Table]) -> list[pa.Table]:
+        for table in SIDE_TABLES:
+            self.con.execute(f"DELETE FROM {table}")
+            rows = records.get(table)
+            if rows is not None and rows.num_rows:
+                self.con.register("_posted", rows)
+                try:
+                    self.con.execute(f"INSERT INTO {table} SELECT * FROM _posted")
+                finally:
+                    self.con.unregister("_posted")
+        return [self.con.sql(f"EXECUTE grain_{k}").to_arrow_table() for k in range(len(GRAINS))]
+
+
+_DUCKDB_TYPES = {"int64": "BIGINT", "double": "DOUBLE", "string": "VARCHAR"}
+
+
+def posted_history_table(client_id: int, records: dict[str, pa.Table]) -> pa.Table:
+    """The history aggregates of one client from records held in memory (posted to the API).
+
+    ``records`` maps history tables to their rows, in the columns and types of
+    :func:`arrow_schema`; an absent table has no rows. The SQL is the batch's, run on this
+    thread's in-memory tables: a posted history gets exactly the aggregates the batch would
+    compute from the same rows.
+    """
+    session = getattr(_local, "posted", None)
+    if session is None:
+        session = _local.posted = _PostedSession()
+    for table, rows in records.items():
+        if table not in SIDE_TABLES:
+            raise KeyError(f"{table!r} is not a history table (expected one of {SIDE_TABLES})")
+        expected = arrow_schema(table)
+        if not rows.schema.equals(expected):
+            raise TypeError(
+                f"{table}: the records' columns must be {expected.names} in types "
+                f"{[str(t) for t in expected.types]}"
+            )
+    ids = pa.array([int(client_id)], type=pa.int64())
+    return _client_rows(ids, session.grains(records))
 
 
 # Relative cost of each grain at full scale: the longest start first.
