@@ -14,8 +14,18 @@ runner = CliRunner()
 def test_help_lists_the_commands_in_pipeline_order():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    listed = re.findall(r"^[│|] (\w+) ", result.output, flags=re.MULTILINE)
-    assert listed == ["data", "features", "train", "explain", "slides", "site", "api", "report"]
+    listed = re.findall(r"^[│|] (\w[\w-]*) ", result.output, flags=re.MULTILINE)
+    assert listed == [
+        "data",
+        "features",
+        "train",
+        "explain",
+        "slides",
+        "site",
+        "api",
+        "score-batch",
+        "report",
+    ]
 
 
 def test_data_help_describes_each_command():

@@ -14,7 +14,17 @@ from typer.core import TyperGroup
 from credit_scoring import paths, runlog
 
 #: Sub-commands in the order of the pipeline (``dvc.yaml``), then the tools around it.
-COMMAND_ORDER = ("data", "features", "train", "explain", "slides", "site", "api", "report")
+COMMAND_ORDER = (
+    "data",
+    "features",
+    "train",
+    "explain",
+    "slides",
+    "site",
+    "api",
+    "score-batch",
+    "report",
+)
 
 
 class _PipelineOrder(TyperGroup):
@@ -209,6 +219,47 @@ def api(
     from credit_scoring.api import serve
 
     serve(host, port, workers=workers)
+
+
+@app.command("score-batch")
+def score_batch(
+    engine: Annotated[
+        str, typer.Option(help="pandas (this process) or spark (the model as a Spark UDF).")
+    ] = "pandas",
+    features: Annotated[Path, typer.Option(help="The feature table to score.")] = paths.FEATURES_DIR
+    / "production.parquet",
+    out: Annotated[Path | None, typer.Option(help="Parquet file written.")] = None,
+    model_name: Annotated[str, typer.Option(help="Registered model.")] = "credit-scoring",
+    alias: Annotated[str, typer.Option(help="Its alias.")] = "champion",
+) -> None:
+    """Score a feature table with the registered champion: probability, risk score, decision.
+
+    Both engines write the same columns and values, one row per client, sorted by SK_ID_CURR.
+    The spark engine reads features.spark of params.yaml (master, partitions, memory).
+    """
+    from credit_scoring.batch import DEFAULT_OUT, score_batch
+    from credit_scoring.config import load_params
+
+    spark_settings = None
+    if engine == "spark":
+        from credit_scoring.features.spark import SparkSettings
+
+        spark_settings = SparkSettings.from_params(load_params("features").get("spark"))
+    try:
+        scored = score_batch(
+            features, engine=engine, name=model_name, alias=alias, spark_settings=spark_settings
+        )
+    except (FileNotFoundError, KeyError, LookupError, RuntimeError, ValueError) as error:
+        raise _fail(error) from None
+    target = out or DEFAULT_OUT
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scored.to_parquet(target, index=False)
+    counts = scored["decision"].value_counts()
+    console.print(
+        f"{len(scored):,} clients scored on {engine} with {scored['model_version'].iat[0]}: "
+        + ", ".join(f"{counts.get(d, 0):,} {d}" for d in ("grant", "review", "refuse"))
+        + f" -> {paths.relative(target)}"
+    )
 
 
 @report_app.command("normalise")
