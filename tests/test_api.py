@@ -556,6 +556,103 @@ def test_posted_features_are_those_of_features_for_clients(app: Any, world: Worl
         )
 
 
+def _posted_history(interim: Path, client_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every stored record of a client, as a bank's system posts them (missing: left out)."""
+
+    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        return [
+            {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items() if not pd.isna(v)}
+            for r in frame.drop(columns=CLIENT_ID, errors="ignore").to_dict("records")
+        ]
+
+    history: dict[str, list[dict[str, Any]]] = {}
+    for table in (
+        "bureau",
+        "previous_application",
+        "POS_CASH_balance",
+        "installments_payments",
+        "credit_card_balance",
+    ):
+        rows = pd.read_parquet(interim / f"{table}.parquet")
+        history[table] = records(rows[rows[CLIENT_ID] == client_id])
+    balance = pd.read_parquet(interim / "bureau_balance.parquet")
+    credits = {r["SK_ID_BUREAU"] for r in history["bureau"]}
+    history["bureau_balance"] = records(balance[balance["SK_ID_BUREAU"].isin(credits)])
+    return history
+
+
+def _client_with_bureau(world: World) -> int:
+    bureau = pd.read_parquet(world.interim / "bureau.parquet", columns=[CLIENT_ID])
+    return next(i for i in world.expected if i in set(bureau[CLIENT_ID]))
+
+
+def test_posted_history_gives_the_answer_of_the_stored_one(
+    client: TestClient, world: World
+) -> None:
+    client_id = _client_with_bureau(world)
+    row = world.applications.set_index(CLIENT_ID).loc[client_id]
+    body = application_body(row.rename(None), with_client=False)
+    stored = client.post(
+        "/v1/applications/score", json={**body, "client_id": client_id}, headers=HEADERS
+    )
+    posted = client.post(
+        "/v1/applications/score",
+        json={**body, "client_id": client_id, "history": _posted_history(world.interim, client_id)},
+        headers=HEADERS,
+    )
+    assert stored.status_code == posted.status_code == 200, posted.text
+    assert posted.json()["probability_default"] == stored.json()["probability_default"]
+    assert posted.json()["probability_default"] == pytest.approx(
+        world.expected[client_id].probability_default, abs=1e-12
+    )
+
+
+def test_posted_empty_history_replaces_the_stored_one(client: TestClient, world: World) -> None:
+    client_id = _client_with_bureau(world)
+    row = world.applications.set_index(CLIENT_ID).loc[client_id]
+    body = application_body(row.rename(None), with_client=False)
+    new = client.post("/v1/applications/score", json=body, headers=HEADERS).json()
+    emptied = client.post(
+        "/v1/applications/score",
+        json={**body, "client_id": client_id, "history": {}},
+        headers=HEADERS,
+    ).json()
+    assert emptied["probability_default"] == new["probability_default"]
+
+
+@pytest.mark.parametrize(
+    ("history", "field"),
+    [
+        (
+            {"bureau": [{"SK_ID_BUREAU": 1, "CREDIT_ACTIVE": "Maybe"}]},
+            "history.bureau[0].CREDIT_ACTIVE",
+        ),
+        (
+            {"bureau_balance": [{"SK_ID_BUREAU": 9, "MONTHS_BALANCE": -1, "STATUS": "0"}]},
+            "history.bureau_balance[0].SK_ID_BUREAU",
+        ),
+        ({"loans": []}, "history.loans"),
+    ],
+)
+def test_bad_history_records_are_refused_by_field(
+    client: TestClient, history: dict[str, Any], field: str
+) -> None:
+    body = {**_bad_application(), "history": history}
+    r = client.post("/v1/applications/score", json=body, headers=HEADERS)
+    assert r.status_code == 422, r.text
+    assert field in [e["field"] for e in r.json()["detail"]]
+
+
+def test_bad_history_of_a_batch_names_the_application(client: TestClient) -> None:
+    orphan = {"bureau_balance": [{"SK_ID_BUREAU": 9, "MONTHS_BALANCE": -1, "STATUS": "0"}]}
+    bodies = [_bad_application(), {**_bad_application(), "history": orphan}]
+    r = client.post("/v1/applications/score-batch", json={"applications": bodies}, headers=HEADERS)
+    assert r.status_code == 422
+    assert (
+        r.json()["detail"][0]["field"] == "applications[1].history.bureau_balance[0].SK_ID_BUREAU"
+    )
+
+
 def test_posted_application_without_history_cache_gives_the_same_answer(
     world: World, tmp_path: Path, client: TestClient
 ) -> None:

@@ -57,6 +57,7 @@ from credit_scoring.api.schemas import (
     ScorecardOut,
     ScoreOut,
     ValidationErrorOut,
+    history_errors,
     request_models,
     what_if_model,
 )
@@ -69,6 +70,7 @@ from credit_scoring.api.service import (
 )
 from credit_scoring.api.settings import ENV_AUTH, ENV_KEY, ENV_KEYS, SCORECARD_FILE, ApiSettings
 from credit_scoring.decision_log import AdvisorDecision, DecisionLog, LogEntry, ModelDecision
+from credit_scoring.features.serving import History
 from credit_scoring.scoring import DECISION_LABELS_FR, Scorer, probability_from_score
 
 log = logging.getLogger("credit_scoring.api")
@@ -325,6 +327,28 @@ def _body_error(field: str, msg: str, value: Any = None) -> RequestValidationErr
     return RequestValidationError(
         [{"type": "value_error", "loc": ("body", field), "msg": msg, "input": value}]
     )
+
+
+def _histories(items: Sequence[Any], prefix: str = "") -> list[History | None] | None:
+    """The posted histories of requests (None when none posted one), checked across records.
+
+    Raises
+    ------
+    RequestValidationError
+        Naming the field of a record that refers to no posted record, or repeats a key.
+    """
+    if all(item.history is None for item in items):
+        return None
+    out: list[History | None] = []
+    for k, item in enumerate(items):
+        if item.history is None:
+            out.append(None)
+            continue
+        records = {t: rows for t, rows in item.history.model_dump().items() if rows is not None}
+        for field, msg in history_errors(records):
+            raise _body_error(f"{prefix}[{k}].{field}" if prefix else field, msg)
+        out.append(records)
+    return out
 
 
 # --------------------------------------------------------------------------- authentication
@@ -935,11 +959,14 @@ def create_app(
     ) -> dict[str, Any]:
         """Score an application given field by field (the columns of application_test).
         The features are built by the same code as in training; with a ``client_id`` the
-        client's stored history is joined, without it the client has no history."""
+        client's stored history is joined, without it the client has no history. A posted
+        ``history`` (records of the bureau, previous applications, balances and payments, in
+        the columns of the Home Credit tables) replaces the stored one."""
         [scored] = service.score_applications(
             [body.application.model_dump()],  # type: ignore[attr-defined]
             [body.client_id],  # type: ignore[attr-defined]
             explain=top if explain else 0,
+            histories=_histories([body]),
         )
         [decision_id] = _log_answers(app, [scored], "application", request, caller)
         return _score_out(scored, decision_id)
@@ -964,6 +991,7 @@ def create_app(
             [item.application.model_dump() for item in items],
             [item.client_id for item in items],
             explain=top if explain else 0,
+            histories=_histories(items, prefix="applications"),
         )
         decision_ids = _log_answers(app, answers, "application-batch", request, caller)
         results = [_score_out(s, d) for s, d in zip(answers, decision_ids, strict=True)]

@@ -100,11 +100,11 @@ PLAUSIBLE: tuple[tuple[str, float | None, float | None], ...] = (
 
 
 @cache
-def _profile() -> dict[str, Any]:
+def _profile(table: str = "application_train") -> dict[str, Any]:
     path = Path(_data.__file__).with_name("homecredit_profile.json")
-    columns: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["tables"][
-        "application_train"
-    ]["columns"]
+    columns: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["tables"][table][
+        "columns"
+    ]
     return columns
 
 
@@ -149,8 +149,9 @@ def _tighter(current: float | None, new: float | None, lower: bool) -> float | N
     return max(current, new) if lower else min(current, new)
 
 
-def _spec(column: Column) -> FieldSpec:
-    profile = _profile().get(column.name, {})
+def _spec(column: Column, table: str = TABLE) -> FieldSpec:
+    application = table == TABLE
+    profile = _profile("application_train" if application else table).get(column.name, {})
     missing = float(profile.get("missing_rate", 0.0))
     required = column.dtype == "int64" or (missing == 0.0 and column.name not in RARELY_MISSING)
     bounds: dict[str, float | None] = {"ge": None, "gt": None, "le": None, "lt": None}
@@ -158,7 +159,7 @@ def _spec(column: Column) -> FieldSpec:
     days_sentinel = False
     checks: list[Any] = []
     for rule in RULES:
-        if not rule.applies_to(TABLE, column.name, column.dtype):
+        if not rule.applies_to(table, column.name, column.dtype):
             continue
         check = rule.check()
         stats = dict(check.statistics or {})
@@ -184,10 +185,12 @@ def _spec(column: Column) -> FieldSpec:
             days_sentinel = True
         else:  # a rule the API cannot state as bounds: it still applies, as is
             checks.append(check)
-    if column.dtype == "object":
-        levels += [str(v) for v in profile.get("values", {})]
-        levels += EXTRA_LEVELS.get(column.name, ())
-    for pattern, low, high in PLAUSIBLE:
+    if column.dtype == "object" and (application or not levels):
+        # A history table's level lists of the profile are samples: its rules' levels are
+        # the whole list, or the level is free text (a new level is missing for the model).
+        levels += [str(v) for v in profile.get("values", {})] if application else []
+        levels += EXTRA_LEVELS.get(column.name, ()) if application else []
+    for pattern, low, high in PLAUSIBLE if application else ():
         if re.fullmatch(pattern, column.name):
             bounds["ge"] = _tighter(bounds["ge"], low, True)
             if not days_sentinel:
@@ -258,6 +261,8 @@ def _annotation(spec: FieldSpec) -> Any:
     if spec.levels:
         base: Any = Literal[spec.levels]
         constraints: dict[str, Any] = {}
+    elif spec.dtype == "object":
+        base, constraints = str, {"strict": True, "max_length": 200}
     else:
         kind = int if spec.dtype == "int64" else float
         constraints = {"strict": True}
@@ -340,16 +345,19 @@ def what_if_model() -> type[BaseModel]:
     return model
 
 
-def _example() -> dict[str, Any]:
-    """A typical application, from the profile: the median or the most frequent level of each
-    column that is rarely missing (typical, not a real client)."""
+def _example(
+    specs: tuple[FieldSpec, ...] | None = None, table: str = "application_train"
+) -> dict[str, Any]:
+    """A typical row, from the profile: the median or the most frequent level of each column
+    that is rarely missing (typical, not a real client)."""
     out: dict[str, Any] = {}
-    for spec in field_specs():
-        profile = _profile().get(spec.name, {})
+    for spec in field_specs() if specs is None else specs:
+        profile = _profile(table).get(spec.name, {})
         if not spec.required and float(profile.get("missing_rate", 0.0)) > 0.35:
             continue
-        if spec.levels:
-            shares = profile.get("values") or {spec.levels[0]: 1.0}
+        if spec.levels or spec.dtype == "object":
+            shares = profile.get("values") or {(spec.levels or ("XNA",))[0]: 1.0}
+            shares = {k: v for k, v in shares.items() if not spec.levels or k in spec.levels}
             out[spec.name] = max(shares, key=shares.get)
             continue
         median = float(profile.get("quantiles", {}).get("0.5", profile.get("min", 0.0)))
@@ -367,6 +375,131 @@ def _example() -> dict[str, Any]:
 
 #: The example of the OpenAPI page (and of the tests): a typical, invented application.
 EXAMPLE_APPLICATION: dict[str, Any] = _example()
+
+
+# --------------------------------------------------------------------------- posted history
+
+#: The history tables a posted application may carry, in the order of the Kaggle files.
+HISTORY_TABLES: tuple[str, ...] = (
+    "bureau",
+    "bureau_balance",
+    "previous_application",
+    "POS_CASH_balance",
+    "installments_payments",
+    "credit_card_balance",
+)
+#: Most records of one table in a posted history.
+MAX_HISTORY_RECORDS = 2000
+
+
+@cache
+def history_field_specs(table: str) -> tuple[FieldSpec, ...]:
+    """One :class:`FieldSpec` per column of a history table but ``SK_ID_CURR`` (the
+    application's client), in order: the data rules' bounds and levels.
+
+    Examples
+    --------
+    >>> spec = {s.name: s for s in history_field_specs("bureau")}
+    >>> spec["SK_ID_BUREAU"].required, spec["CREDIT_ACTIVE"].levels
+    (True, ('Active', 'Closed', 'Sold', 'Bad debt'))
+    """
+    return tuple(_spec(c, table) for c in TABLES[table].columns if c.name != CLIENT_ID)
+
+
+def _model_name(table: str) -> str:
+    return "".join(part[:1].upper() + part[1:].lower() for part in table.split("_")) + "Record"
+
+
+@cache
+def history_record_model(table: str) -> type[BaseModel]:
+    """The model of one record of a history table."""
+    specs = history_field_specs(table)
+    fields = {spec.name: _annotation(spec) for spec in specs}
+    name = _model_name(table)
+    model: type[BaseModel] = create_model(
+        name,
+        __config__=ConfigDict(
+            extra="forbid",
+            title=name,
+            json_schema_extra={"examples": [_example(specs, table)]},
+        ),
+        __doc__=(
+            f"One row of Home Credit's {table} table, without SK_ID_CURR (the application's "
+            "client). Required fields must be present and not null; optional fields may be "
+            "null or absent. Unknown fields are refused."
+        ),
+        **fields,
+    )
+    return model
+
+
+@cache
+def history_model() -> type[BaseModel]:
+    """A client's history posted with an application: records of each history table."""
+    fields: dict[str, Any] = {
+        table: (
+            list[history_record_model(table)] | None,  # type: ignore[misc]
+            Field(
+                None,
+                max_length=MAX_HISTORY_RECORDS,
+                description=(
+                    f"Rows of {table} (at most {MAX_HISTORY_RECORDS}); absent or null: none."
+                    + (
+                        " Each SK_ID_BUREAU must be one of the posted bureau records."
+                        if table == "bureau_balance"
+                        else ""
+                    )
+                ),
+            ),
+        )
+        for table in HISTORY_TABLES
+    }
+    bureau = _example(history_field_specs("bureau"), "bureau")
+    balance = _example(history_field_specs("bureau_balance"), "bureau_balance")
+    balance["SK_ID_BUREAU"] = bureau["SK_ID_BUREAU"]
+    model: type[BaseModel] = create_model(
+        "History",
+        __config__=ConfigDict(
+            extra="forbid",
+            title="History",
+            json_schema_extra={"examples": [{"bureau": [bureau], "bureau_balance": [balance]}]},
+        ),
+        __doc__=(
+            "The client's credit history as the bank's systems hold it, in the columns of the "
+            "Home Credit tables. When posted, it replaces the stored history of the client: "
+            "the history features are computed from these records alone, by the batch's SQL."
+        ),
+        **fields,
+    )
+    return model
+
+
+def history_errors(history: dict[str, list[dict[str, Any]] | None]) -> list[tuple[str, str]]:
+    """Errors across records, each with its field path: a repeated key, a balance of a bureau
+    credit that is not posted.
+
+    Examples
+    --------
+    >>> history_errors({"bureau": [{"SK_ID_BUREAU": 5}], "bureau_balance": [{"SK_ID_BUREAU": 6}]})
+    [('history.bureau_balance[0].SK_ID_BUREAU', 'no posted bureau record has SK_ID_BUREAU 6')]
+    """
+    errors = []
+    for table, key in (("bureau", "SK_ID_BUREAU"), ("previous_application", "SK_ID_PREV")):
+        seen: set[int] = set()
+        for k, record in enumerate(history.get(table) or []):
+            if record[key] in seen:
+                errors.append((f"history.{table}[{k}].{key}", f"{key} {record[key]} is repeated"))
+            seen.add(record[key])
+    credits = {r["SK_ID_BUREAU"] for r in history.get("bureau") or []}
+    for k, record in enumerate(history.get("bureau_balance") or []):
+        if record["SK_ID_BUREAU"] not in credits:
+            errors.append(
+                (
+                    f"history.bureau_balance[{k}].SK_ID_BUREAU",
+                    f"no posted bureau record has SK_ID_BUREAU {record['SK_ID_BUREAU']}",
+                )
+            )
+    return errors
 
 
 # --------------------------------------------------------------------------- requests
@@ -465,10 +598,21 @@ def request_models(max_clients: int, max_applications: int) -> dict[str, type[Ba
         __doc__=(
             "A posted application. With a client_id, the client's stored history (bureau, "
             "previous applications, payments) is joined to it; without, it is scored as a "
-            "new client without history."
+            "new client without history. A posted history replaces the stored one."
         ),
         client_id=(ClientId | None, Field(default=None, description=CLIENT_ID_DESCRIPTION)),
         application=(Application, Field(description="The application's fields.")),
+        history=(
+            history_model() | None,
+            Field(
+                default=None,
+                description=(
+                    "The client's history records, when the bank's systems send them: they "
+                    "replace the stored history. Absent: the stored history of client_id (none "
+                    "for a new client)."
+                ),
+            ),
+        ),
     )
     ApplicationBatchRequest = create_model(
         "ApplicationBatchRequest",

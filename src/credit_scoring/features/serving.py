@@ -152,9 +152,10 @@ def application_arrays(
     return out
 
 
-def history_records(records: History) -> dict[str, pa.Table]:
-    """Posted history records as Arrow tables in the ingested files' columns and types; a
-    field left out is missing.
+def history_records(records: History, client_id: int) -> dict[str, pa.Table]:
+    """Posted history records of a client as Arrow tables in the ingested files' columns and
+    types: ``SK_ID_CURR`` is ``client_id`` whatever the records say, a field left out is
+    missing.
 
     Raises
     ------
@@ -166,9 +167,10 @@ def history_records(records: History) -> dict[str, pa.Table]:
         if table not in engine.SIDE_TABLES:
             raise KeyError(f"{table!r} is not a history table ({', '.join(engine.SIDE_TABLES)})")
         schema = engine.arrow_schema(table)
-        out[table] = pa.Table.from_pydict(
-            {name: [row.get(name) for row in rows] for name in schema.names}, schema=schema
-        )
+        columns = {name: [row.get(name) for row in rows] for name in schema.names}
+        if CLIENT_ID in columns:
+            columns[CLIENT_ID] = [client_id] * len(rows)
+        out[table] = pa.Table.from_pydict(columns, schema=schema)
     return out
 
 
@@ -224,7 +226,8 @@ class FeatureServer:
     def history(self, client_id: int | None, posted: History | None = None) -> FloatMatrix:
         """One client's history features, as a vector in catalog order."""
         if posted is not None:
-            table = engine.posted_history_table(client_id or 0, history_records(posted))
+            cid = client_id or 0
+            table = engine.posted_history_table(cid, history_records(posted, cid))
             return np.array([table.column(n)[0].as_py() for n in self.history_names], dtype=float)
         if client_id is None:
             return self._empty
