@@ -174,8 +174,8 @@ def expand_macros(tree: exp.Expression) -> exp.Expression:
     """``tree`` with every call of a macro of ``sql/_macros.sql`` replaced by its body.
 
     Arguments are expanded first, bodies after substitution (macros call macros), and every
-    argument goes in parentheses so that the body's operators keep their precedence:
-    ``flag(x > 0)`` becomes ``CAST((x > 0) AS INT)``.
+    argument and every body goes in parentheses so that the operators keep their order:
+    ``flag(x > 0)`` becomes ``(CAST((x > 0) AS INT))``.
     """
     from sqlglot import exp
 
@@ -196,7 +196,9 @@ def expand_macros(tree: exp.Expression) -> exp.Expression:
                     return exp.Paren(this=by_name[part.name.lower()].copy())
                 return part
 
-            return expand_macros(body.copy().transform(substitute))
+            # In parentheses too: sqlglot writes a * (x * x) as a * x * x, which Spark reads as
+            # (a * x) * x, another rounding of doubles.
+            return exp.Paren(this=expand_macros(body.copy().transform(substitute)))
         return node
 
     return tree.copy().transform(expand)

@@ -16,12 +16,19 @@ WITH loans AS (
     FROM previous_application
     WHERE AMT_CREDIT > 0 AND AMT_ANNUITY > 0 AND CNT_PAYMENT > 0
 ),
-step1 AS (SELECT *, annuity_rate_step(Q, Q, N) AS R1 FROM loans WHERE CHARGED = 1),
-step2 AS (SELECT *, annuity_rate_step(R1, Q, N) AS R2 FROM step1),
-step3 AS (SELECT *, annuity_rate_step(R2, Q, N) AS R3 FROM step2),
-step4 AS (SELECT *, annuity_rate_step(R3, Q, N) AS R4 FROM step3),
-step5 AS (SELECT *, annuity_rate_step(R4, Q, N) AS R5 FROM step4),
-step6 AS (SELECT *, annuity_rate_step(R5, Q, N) AS R6 FROM step5)
+-- Each step's discount factor (1 + r)^-n comes first, a column of its own: computed once.
+d0 AS (SELECT *, discount(Q, N) AS D0 FROM loans WHERE CHARGED = 1),
+step1 AS (SELECT *, annuity_rate_step(Q, Q, N, D0) AS R1 FROM d0),
+d1 AS (SELECT *, discount(R1, N) AS D1 FROM step1),
+step2 AS (SELECT *, annuity_rate_step(R1, Q, N, D1) AS R2 FROM d1),
+d2 AS (SELECT *, discount(R2, N) AS D2 FROM step2),
+step3 AS (SELECT *, annuity_rate_step(R2, Q, N, D2) AS R3 FROM d2),
+d3 AS (SELECT *, discount(R3, N) AS D3 FROM step3),
+step4 AS (SELECT *, annuity_rate_step(R3, Q, N, D3) AS R4 FROM d3),
+d4 AS (SELECT *, discount(R4, N) AS D4 FROM step4),
+step5 AS (SELECT *, annuity_rate_step(R4, Q, N, D4) AS R5 FROM d4),
+d5 AS (SELECT *, discount(R5, N) AS D5 FROM step5),
+step6 AS (SELECT *, annuity_rate_step(R5, Q, N, D5) AS R6 FROM d5)
 SELECT
     SK_ID_CURR,
     SK_ID_PREV,
