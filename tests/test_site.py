@@ -32,7 +32,7 @@ RENDERED = QUARTO["project"]["render"]
 QMD_PAGES = [p for p in RENDERED if p.endswith(".qmd")]
 VAR = re.compile(r"\{\{<\s*var\s+([\w.]+)\s*>\}\}")
 INCLUDE = re.compile(r"\{\{<\s*include\s+rapports/_inclus/([\w.-]+)\.md\s*>\}\}")
-GENERATED = {"synthese", "comparaison", "selection", "profil", "tableau-de-bord"}
+GENERATED = {"synthese", "comparaison", "selection", "profil", "tableau-de-bord", "echelle"}
 # Where the pictures of the site's own pages come from: the executed notebooks, the screenshots.
 PIPELINE_FIGURES = ("rapports/figures/", "images/dashboard/")
 NOTEBOOKS = {
@@ -88,6 +88,7 @@ def test_every_page_of_the_issue_is_in_the_site():
         "limites.qmd",
         "carte.qmd",
         "tableau-de-bord.qmd",
+        "echelle.qmd",
         "reproduire.qmd",
     }
     assert {f"rapports/{r}.ipynb" for r in site.REPORTS} <= set(RENDERED)

@@ -317,12 +317,106 @@ def drift_variables(m: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: The figures of ``tests/benchmarks/spark_scale.py`` that the "Passer à l'échelle" page quotes:
+#: measured on a machine, not produced by the pipeline, so committed with the page.
+SPARK_SCALE_FILE = paths.ROOT / "docs" / "benchmarks" / "spark_scale.json"
+#: A large single machine of a cloud (memory, GB), for the training-size bound of that page...
+LARGE_MACHINE_GB = 256
+#: ...with this many float64 copies of the training table alive at once (LightGBM's binned
+#: histograms, the cross-validation folds, the calibration).
+TRAINING_COPIES = 4
+
+
+def _seconds(value: float) -> str:
+    """Seconds, with a decimal under ten.
+
+    >>> _seconds(0.44), _seconds(43.36)
+    ('0,4', '43')
+    """
+    return number(value, 1 if value < 10 else 0)
+
+
+def _largest(m: Mapping[str, Any]) -> Mapping[str, Any]:
+    return max(m["results"], key=lambda r: r["scale"])
+
+
+def scale_variables(m: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``scale`` variables, from the benchmark's ``spark_scale.json``: the machine, and the
+    features stage on DuckDB and on Spark at the largest scale measured.
+
+    Examples
+    --------
+    >>> m = {"machine": {"cores": 2, "memory_gb": 24}, "spark": {"master": "local[2]"},
+    ...      "results": [{"scale": 1.0, "clients_train": 307511, "clients_production": 48744,
+    ...                   "history_rows": 58000000, "ratio": 4.0, "history_ratio": 6.0,
+    ...                   "duckdb": {"seconds": 60.0, "history_s": 20.0, "peak_rss_gb": 5.1,
+    ...                              "features": 500},
+    ...                   "spark": {"seconds": 240.0, "history_s": 120.0, "peak_rss_gb": 4.2,
+    ...                             "startup_s": 9.0}}]}
+    >>> v = scale_variables(m)
+    >>> v["largest"], v["ratio"], v["spark_seconds"], v["max_clients_large_machine"]
+    ('100\u202f%', '4,0', '240', '16 millions')
+    """
+    largest = _largest(m)
+    duck, spark = largest["duckdb"], largest["spark"]
+    bytes_per_client = 8 * int(duck["features"])
+    max_clients = LARGE_MACHINE_GB * 1e9 / (TRAINING_COPIES * bytes_per_client)
+    return {
+        "features": number(duck["features"]),
+        "bytes_per_client": number(bytes_per_client),
+        "large_machine_gb": number(LARGE_MACHINE_GB),
+        "max_clients_large_machine": f"{number(max_clients / 1e6)} millions",
+        "scales": french_list([percent(r["scale"], 0) for r in m["results"]]),
+        "largest": percent(largest["scale"], 0),
+        "clients": number(largest["clients_train"] + largest["clients_production"]),
+        "history_rows": number(largest["history_rows"]),
+        "cores": number(m["machine"]["cores"]),
+        "memory_gb": number(m["machine"]["memory_gb"]),
+        "master": str(m["spark"]["master"]),
+        "duckdb_seconds": _seconds(duck["seconds"]),
+        "duckdb_history_seconds": _seconds(duck["history_s"]),
+        "duckdb_peak_gb": number(duck["peak_rss_gb"], 1),
+        "spark_seconds": _seconds(spark["seconds"]),
+        "spark_history_seconds": _seconds(spark["history_s"]),
+        "spark_peak_gb": number(spark["peak_rss_gb"], 1),
+        "spark_startup_seconds": _seconds(spark["startup_s"]),
+        "ratio": number(largest["ratio"], 1),
+        "history_ratio": number(largest["history_ratio"], 1),
+    }
+
+
+def scale_markdown(m: Mapping[str, Any]) -> str:
+    """The table of the benchmark: one row per scale, both engines side by side."""
+    rows = [
+        {
+            "Échelle": percent(r["scale"], 1 if r["scale"] < 0.095 else 0),
+            "Clients": number(r["clients_train"] + r["clients_production"]),
+            "Lignes d'historique": number(r["history_rows"]),
+            "DuckDB (s)": _seconds(r["duckdb"]["seconds"]),
+            "DuckDB, historique (s)": _seconds(r["duckdb"]["history_s"]),
+            "DuckDB, pic (Go)": number(r["duckdb"]["peak_rss_gb"], 1),
+            f"Spark {m['spark']['master']} (s)": _seconds(r["spark"]["seconds"]),
+            "Spark, historique (s)": _seconds(r["spark"]["history_s"]),
+            "Spark, pic (Go)": number(r["spark"]["peak_rss_gb"], 1),
+            "Spark / DuckDB": number(r["ratio"], 1),
+        }
+        for r in sorted(m["results"], key=lambda r: r["scale"])
+    ]
+    caption = (
+        f"L'étape features sur les mêmes fichiers, DuckDB puis Spark, sur une machine de "
+        f"{number(m['machine']['cores'])} cœurs et {number(m['machine']['memory_gb'])} Go "
+        "(tests/benchmarks/spark_scale.py). Le démarrage de Spark est compté à part."
+    )
+    return markdown_table(pd.DataFrame(rows), caption, "tbl-echelle")
+
+
 def site_variables(
     metrics_dir: Path = paths.METRICS_DIR,
     params_file: Path = paths.PARAMS_FILE,
     models_dir: Path = paths.MODELS_DIR,
     interim_dir: Path = paths.INTERIM_DIR,
     reports_dir: Path = paths.REPORTS_DIR,
+    spark_scale_file: Path = SPARK_SCALE_FILE,
 ) -> dict[str, Any]:
     """The display strings the pages quote, from the stages' outputs and ``params.yaml``.
 
@@ -362,6 +456,9 @@ def site_variables(
     drift = _read_json(Path(reports_dir) / "drift.json")
     if drift is not None:
         variables["drift"] = drift_variables(drift)
+    scale = _read_json(Path(spark_scale_file))
+    if scale is not None:
+        variables["scale"] = scale_variables(scale)
     return variables
 
 
@@ -813,6 +910,7 @@ def write_includes(
     dashboard_dir: Path = DASHBOARD_DIR,
     models_dir: Path = paths.MODELS_DIR,
     pages: Iterable[Path] = (),
+    spark_scale_file: Path = SPARK_SCALE_FILE,
 ) -> list[str]:
     """Write the figures and Markdown snippets the pages include; return the snippet names.
 
@@ -849,6 +947,9 @@ def write_includes(
     if (interim_dir / "application_train.parquet").exists():
         written["profil"] = profile_markdown(fidelity.compare(interim_dir), data["origin"])
     written["tableau-de-bord"] = dashboard_markdown(dashboard_dir, data["origin"])
+    scale = _read_json(Path(spark_scale_file))
+    if scale is not None:
+        written["echelle"] = scale_markdown(scale)
     for page in pages:
         text = page.read_text(encoding="utf-8")
         for name in re.findall(
