@@ -47,11 +47,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from credit_scoring.data.schema import CLIENT_ID
 from credit_scoring.features import engine
-from credit_scoring.features.catalog import GRAINS, ZERO_WHEN_EMPTY, Grain, history_features
+from credit_scoring.features.catalog import GRAINS, Grain
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -332,23 +330,6 @@ def history_table(
     counts and sums, missing for the rest.
     """
     tables = grain_tables(session(settings), history_dir)
-    return client_rows(pa.array(client_ids, type=pa.int64()), tables)
-
-
-def client_rows(ids: pa.Array, tables: Sequence[pa.Table]) -> pa.Table:
-    """The grains' aggregates side by side, one float64 row per client of ``ids``, in order.
-
-    The same steps as the DuckDB engine's: Arrow casts the exact types (DECIMAL, BIGINT) to
-    float64, so both engines' exact values become the same doubles.
-    """
-    names: list[str] = []
-    columns: list[pa.ChunkedArray] = []
-    for grain, table in zip(GRAINS, tables, strict=True):
-        rows = pc.index_in(ids, value_set=table.column(CLIENT_ID).combine_chunks())
-        for feature in (f for f in history_features() if f.grain == grain.name):
-            column = table.column(feature.name).cast(pa.float64()).take(rows)
-            if feature.func in ZERO_WHEN_EMPTY:
-                column = pc.fill_null(column, 0.0)
-            names.append(feature.name)
-            columns.append(column)
-    return pa.Table.from_arrays(columns, names=names)
+    # The DuckDB engine's last step: Arrow casts both engines' exact types (DECIMAL, BIGINT) to
+    # the same float64 values, and fills 0 for the counts and sums of clients without rows.
+    return engine._client_rows(pa.array(client_ids, type=pa.int64()), tables)
