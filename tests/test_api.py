@@ -628,8 +628,8 @@ def test_posted_empty_history_replaces_the_stored_one(client: TestClient, world:
             "history.bureau[0].CREDIT_ACTIVE",
         ),
         (
-            {"bureau_balance": [{"SK_ID_BUREAU": 9, "MONTHS_BALANCE": -1, "STATUS": "0"}]},
-            "history.bureau_balance[0].SK_ID_BUREAU",
+            {"bureau_balance": [{"SK_ID_BUREAU": 9, "MONTHS_BALANCE": -1, "STATUS": "Z"}]},
+            "history.bureau_balance[0].STATUS",
         ),
         ({"loans": []}, "history.loans"),
     ],
@@ -644,13 +644,12 @@ def test_bad_history_records_are_refused_by_field(
 
 
 def test_bad_history_of_a_batch_names_the_application(client: TestClient) -> None:
-    orphan = {"bureau_balance": [{"SK_ID_BUREAU": 9, "MONTHS_BALANCE": -1, "STATUS": "0"}]}
-    bodies = [_bad_application(), {**_bad_application(), "history": orphan}]
+    bad = {"bureau": [{"SK_ID_BUREAU": 0}]}
+    bodies = [_bad_application(), {**_bad_application(), "history": bad}]
     r = client.post("/v1/applications/score-batch", json={"applications": bodies}, headers=HEADERS)
     assert r.status_code == 422
-    assert (
-        r.json()["detail"][0]["field"] == "applications[1].history.bureau_balance[0].SK_ID_BUREAU"
-    )
+    fields = [e["field"] for e in r.json()["detail"]]
+    assert "applications[1].history.bureau[0].SK_ID_BUREAU" in fields
 
 
 def test_posted_application_without_history_cache_gives_the_same_answer(
@@ -993,7 +992,7 @@ def test_a_decision_without_a_prior_answer_scores_the_client_first(
         ({"decision": "review", "reason": "ok"}, "decision"),
         ({"decision": "grant", "reason": "ok", "advisor_id": "Jean Dupont"}, "advisor_id"),
         ({"decision": "grant", "reason": "ok", "extra": 1}, "extra"),
-        ({"decision": "grant", "reason": "ok", "decision_id": 10**12}, "decision_id"),
+        ({"decision": "grant", "reason": "ok", "decision_id": 0}, "decision_id"),
     ],
 )
 def test_advisor_decisions_need_a_clean_reason(
@@ -1003,6 +1002,16 @@ def test_advisor_decisions_need_a_clean_reason(
     r = client.post(f"/v1/clients/{known[0]}/decision", json=body, headers=HEADERS)
     assert r.status_code == 422, r.text
     assert field in {e["field"] for e in r.json()["detail"]}
+
+
+def test_a_decision_on_another_answer_than_the_clients_is_404(
+    client: TestClient, known: list[int]
+) -> None:
+    other = client.get(f"/v1/clients/{known[1]}/score", headers=HEADERS).json()["decision_id"]
+    body = {"decision": "grant", "reason": "ok", "decision_id": other}
+    r = client.post(f"/v1/clients/{known[0]}/decision", json=body, headers=HEADERS)
+    assert r.status_code == 404
+    assert f"decision_id {other} is not a model answer for client {known[0]}" in r.json()["detail"]
 
 
 def test_the_log_holds_answers_but_no_application_field(

@@ -1,5 +1,7 @@
-"""Schemathesis against the API's own OpenAPI schema: generated requests, valid and invalid,
-never get a server error, and every answer matches the documented schema and status codes.
+"""Schemathesis against the API's own OpenAPI schema, with every check it has (``--checks
+all``): generated requests, valid and invalid, never get a server error, schema-valid requests
+are accepted, invalid ones refused, and every answer matches the documented schema and status
+codes.
 
 CI runs a small number of cases per operation; ``--runslow`` runs the long check (at least
 1,000 cases in all). The number of cases actually sent to each operation is checked.
@@ -15,16 +17,10 @@ from typing import Any
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.checks
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CHECKS as CHECKS_REGISTRY
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    ignored_auth,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from test_api import KEY, build_world, world_root, world_settings
 
 from credit_scoring.api import create_app
@@ -45,14 +41,8 @@ pytestmark = [
 CI_EXAMPLES, CI_MIN_CASES = 25, 20
 FULL_EXAMPLES, FULL_MIN_CASES = 160, 125
 NOTHING_TO_VARY = {"GET /health"}
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-    ignored_auth,
-]
+#: Every check schemathesis has (its ``--checks all``).
+CHECKS = CHECKS_REGISTRY.get_all()
 HYPOTHESIS = {
     "deadline": None,  # scoring on a shared 2-core machine can take a second
     "database": None,
@@ -60,8 +50,11 @@ HYPOTHESIS = {
     "suppress_health_check": list(HealthCheck),
 }
 
-# The schema is read from the app at import; the app gets its scorer (and the world its
-# tables) when the fixture below asks for it, not at import.
+# The schema is read from the app at import, and names a client of the world's production
+# batch as the example of every client_id: the world is built first (not in xdist workers,
+# which skip this module). The app gets its scorer when the fixture below asks for it.
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    build_world()
 app = create_app(
     scorer=lambda: build_world().scorer,
     settings=world_settings(world_root() / "schemathesis", load_at_startup=False),

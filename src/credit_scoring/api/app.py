@@ -57,7 +57,6 @@ from credit_scoring.api.schemas import (
     ScorecardOut,
     ScoreOut,
     ValidationErrorOut,
-    history_errors,
     request_models,
     what_if_model,
 )
@@ -69,6 +68,7 @@ from credit_scoring.api.service import (
     UnknownClientError,
 )
 from credit_scoring.api.settings import ENV_AUTH, ENV_KEY, ENV_KEYS, SCORECARD_FILE, ApiSettings
+from credit_scoring.data.schema import CLIENT_ID
 from credit_scoring.decision_log import AdvisorDecision, DecisionLog, LogEntry, ModelDecision
 from credit_scoring.features.serving import History
 from credit_scoring.scoring import DECISION_LABELS_FR, Scorer, probability_from_score
@@ -289,6 +289,10 @@ def validation_errors(errors: Sequence[Any]) -> dict[str, Any]:
     return {"detail": listed, "truncated": max(0, len(errors) - MAX_ERRORS)}
 
 
+class UnknownDecisionError(LookupError):
+    """A decision_id that names no model answer of the client (404)."""
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -319,6 +323,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(UnknownClientError, unknown)
+    app.add_exception_handler(UnknownDecisionError, unknown)
     app.add_exception_handler(ServiceUnavailableError, unavailable)
     app.add_exception_handler(Exception, crashed)
 
@@ -329,26 +334,16 @@ def _body_error(field: str, msg: str, value: Any = None) -> RequestValidationErr
     )
 
 
-def _histories(items: Sequence[Any], prefix: str = "") -> list[History | None] | None:
-    """The posted histories of requests (None when none posted one), checked across records.
-
-    Raises
-    ------
-    RequestValidationError
-        Naming the field of a record that refers to no posted record, or repeats a key.
-    """
+def _histories(items: Sequence[Any]) -> list[History | None] | None:
+    """The posted histories of requests (None when none posted one)."""
     if all(item.history is None for item in items):
         return None
-    out: list[History | None] = []
-    for k, item in enumerate(items):
-        if item.history is None:
-            out.append(None)
-            continue
-        records = {t: rows for t, rows in item.history.model_dump().items() if rows is not None}
-        for field, msg in history_errors(records):
-            raise _body_error(f"{prefix}[{k}].{field}" if prefix else field, msg)
-        out.append(records)
-    return out
+    return [
+        None
+        if item.history is None
+        else {t: rows for t, rows in item.history.model_dump().items() if rows is not None}
+        for item in items
+    ]
 
 
 # --------------------------------------------------------------------------- authentication
@@ -565,6 +560,67 @@ files served locally); this page lists the endpoints. The machine-readable descr
 <table><tr><th>method</th><th>path</th><th>what</th><th>answers</th></tr>
 {"".join(rows)}
 </table></body></html>"""
+
+
+def _integer_bounds(node: Any) -> Any:
+    """FastAPI's OpenAPI model stores every bound as a float: 2**63 - 1 becomes 2**63, a
+    bound the server refuses. Integer fields get their bounds back as inclusive integers.
+
+    Examples
+    --------
+    >>> _integer_bounds({"type": "integer", "exclusiveMinimum": 0.0, "maximum": 2.0**63})
+    {'type': 'integer', 'maximum': 9223372036854775807, 'minimum': 1}
+    """
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                value = node.get(key)
+                if isinstance(value, float):
+                    node[key] = MAX_CLIENT_ID if value >= MAX_CLIENT_ID else int(value)
+            # Inclusive bounds read the same in every JSON Schema draft (in OpenAPI 3.0's,
+            # exclusiveMinimum is a flag): an integer above 0 is one of at least 1.
+            if "exclusiveMinimum" in node:
+                node["minimum"] = node.pop("exclusiveMinimum") + 1
+            if "exclusiveMaximum" in node:
+                node["maximum"] = node.pop("exclusiveMaximum") - 1
+        for value in node.values():
+            _integer_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _integer_bounds(value)
+    return node
+
+
+def _first_known_client(settings: ApiSettings) -> int | None:
+    import pyarrow.parquet as pq
+
+    path = Path(settings.production_file)
+    if not path.is_file():
+        return None
+    ids = pq.read_table(path, columns=[CLIENT_ID]).column(CLIENT_ID)
+    return int(ids[0].as_py()) if len(ids) else None
+
+
+def _install_openapi(app: FastAPI, settings: ApiSettings) -> None:
+    """The schema, generated once: integer bounds as integers, and a client of the served
+    production batch as the example of every ``client_id`` path parameter, so that a
+    request built from the examples reaches a real client."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = _integer_bounds(generate())
+            example = _first_known_client(settings)
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    for parameter in operation.get("parameters", []):
+                        if example is not None and parameter.get("name") == "client_id":
+                            parameter["schema"]["examples"] = [example]
+                            parameter["examples"] = {"known": {"value": example}}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_docs(app: FastAPI) -> None:
@@ -991,7 +1047,7 @@ def create_app(
             [item.application.model_dump() for item in items],
             [item.client_id for item in items],
             explain=top if explain else 0,
-            histories=_histories(items, prefix="applications"),
+            histories=_histories(items),
         )
         decision_ids = _log_answers(app, answers, "application-batch", request, caller)
         results = [_score_out(s, d) for s, d in zip(answers, decision_ids, strict=True)]
@@ -1076,7 +1132,13 @@ def create_app(
         summary="Record an advisor's decision",
         status_code=201,
         response_model=AdvisorDecisionOut,
-        responses={404: {"model": ErrorOut, "description": "No model answer for this client."}},
+        responses={
+            404: {
+                "model": ErrorOut,
+                "description": "Unknown client, or a decision_id that is not one of its model "
+                "answers.",
+            }
+        },
     )
     def record_decision(
         client_id: ClientIdPath,
@@ -1098,9 +1160,8 @@ def create_app(
                 or model_entry.kind != "model"
                 or model_entry.client_id != client_id
             ):
-                raise _body_error(
-                    "decision_id",
-                    f"decision {body.decision_id} is not a model answer for client {client_id}",
+                raise UnknownDecisionError(
+                    f"decision_id {body.decision_id} is not a model answer for client {client_id}"
                 )
         else:
             model_entry = decisions.latest_model_answer(client_id)
@@ -1134,6 +1195,7 @@ def create_app(
         }
 
     app.include_router(v1)
+    _install_openapi(app, settings)
     return app
 
 

@@ -12,6 +12,7 @@ preparing them once halves the cost of a served client.
 
 from __future__ import annotations
 
+import atexit
 import os
 import tempfile
 import threading
@@ -67,6 +68,26 @@ def read_sql(name: str) -> str:
 
 
 _local = threading.local()
+#: Every serving connection opened, whatever its thread: closed at exit. A connection left to
+#: an idle daemon thread (a web server's worker) aborts the process as the interpreter ends.
+_SERVING: list[duckdb.DuckDBPyConnection] = []
+_SERVING_LOCK = threading.Lock()
+
+
+def _serving_connection(settings: EngineSettings) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    _configure(con, settings)
+    with _SERVING_LOCK:
+        _SERVING.append(con)
+    return con
+
+
+@atexit.register
+def close_serving_connections() -> None:
+    """Close every serving connection (at exit, or when a server stops)."""
+    with _SERVING_LOCK:
+        while _SERVING:
+            _SERVING.pop().close()
 
 
 def connection(settings: EngineSettings = DEFAULT_SETTINGS) -> duckdb.DuckDBPyConnection:
@@ -193,8 +214,7 @@ class _ServingSession:
 
     def __init__(self, history_dir: Path, settings: EngineSettings, version: tuple) -> None:
         self.version = version
-        self.con = duckdb.connect(":memory:")
-        _configure(self.con, settings)
+        self.con = _serving_connection(settings)
         self.con.execute(f"CREATE TEMP TABLE _serve_ids ({CLIENT_ID} BIGINT)")
         _create_views(self.con, history_dir, "_serve_ids")
         for k, grain in enumerate(GRAINS):
@@ -318,8 +338,7 @@ class _PostedSession:
     with each request's posted records, and whose grain queries are prepared once."""
 
     def __init__(self) -> None:
-        self.con = duckdb.connect(":memory:")
-        _configure(self.con, EngineSettings(threads=1, memory_limit_mb=256))
+        self.con = _serving_connection(EngineSettings(threads=1, memory_limit_mb=256))
         for table in SIDE_TABLES:
             columns = ", ".join(
                 f'"{field.name}" {_DUCKDB_TYPES[str(field.type)]}' for field in arrow_schema(table)
