@@ -163,9 +163,10 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float) -> d
     raise TimeoutError(f"server not ready after {timeout:.0f} s: {health}")
 
 
-def application_bodies(root: Path, ids: list[int], n: int) -> list[dict[str, Any]]:
-    """Stored applications of known clients, as an integrator posts them."""
-    rows = pd.read_parquet(root / "data" / "interim" / "application_test.parquet")
+def application_bodies(interim: Path, ids: list[int], n: int) -> list[dict[str, Any]]:
+    """Stored applications of known clients (``interim``: the ingested tables), as an
+    integrator posts them."""
+    rows = pd.read_parquet(interim / "application_test.parquet")
     rows = rows[rows["SK_ID_CURR"].isin(ids)].head(n)
     bodies = []
     for _, row in rows.iterrows():
@@ -189,12 +190,14 @@ async def drive(
     seconds: float,
     warm_up: int,
     expected: tuple[int, ...] = (200,),
+    key: str = KEY,
 ) -> dict[str, Any]:
     """``requests`` calls (or ``seconds``) from ``concurrency`` back-to-back senders; an
-    answer whose status is not in ``expected`` counts as failed."""
+    answer whose status is not in ``expected`` counts as failed, and so does a dropped
+    connection (status 0)."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
-        base_url=base, headers={"X-API-Key": KEY}, timeout=120, limits=limits
+        base_url=base, headers={"X-API-Key": key}, timeout=120, limits=limits
     ) as http:
         for k in range(warm_up):
             await request(http, k)
@@ -208,9 +211,12 @@ async def drive(
                 if time.perf_counter() > deadline:
                     return
                 t = time.perf_counter()
-                response = await request(http, k)
+                try:
+                    status = (await request(http, k)).status_code
+                except httpx.TransportError:  # the connection dropped: no answer at all
+                    status = 0
                 latencies.append(time.perf_counter() - t)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
 
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(concurrency)))
@@ -421,7 +427,7 @@ def main() -> None:
             root / "data" / "features" / "production.parquet", columns=["SK_ID_CURR"]
         )
         ids = [int(i) for i in production["SK_ID_CURR"]]
-        bodies = application_bodies(root, ids, 200)
+        bodies = application_bodies(root / "data" / "interim", ids, 200)
         load_before = os.getloadavg()
         results = []
         for workers in args.workers:
