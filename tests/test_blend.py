@@ -9,6 +9,7 @@ import pytest
 from credit_scoring.explain._model import ShapEngine
 from credit_scoring.modelling.blend import (
     MarginBlend,
+    MatrixBlend,
     MemberSpec,
     blend_weights,
     early_stopping,
@@ -157,3 +158,27 @@ def test_weighted_members_of_a_blend(fitted) -> None:
     members = weighted_members(fitted.model)
     assert isinstance(fitted.model, MarginBlend)
     assert np.isclose(sum(w for _, w in members), 1.0)
+
+
+def test_the_matrix_path_gives_the_frame_paths_probabilities(fitted, data) -> None:
+    X, _ = data
+    model = fitted.model
+    # Served levels in another order than the trained ones, one of them never seen in training,
+    # an infinity, and the columns in another order than the members'.
+    served = X.head(300).copy()
+    served.loc[served.index[:5], "a"] = np.inf
+    levels = ("z", "w", "y", "x")
+    names = ["c", "b", "a"]
+    codes = pd.Categorical(served["c"].astype(str), categories=levels).codes.astype(float)
+    codes[:7] = 1.0  # "w": unknown to the model, missing for it
+    rows = np.column_stack([codes, served["b"], served["a"]])
+    frame = served.assign(c=pd.Categorical(np.array(levels)[codes.astype(int)], categories=levels))
+    expected = model.predict_proba(frame)[:, 1]
+    np.testing.assert_array_equal(
+        MatrixBlend(model, names, {"c": levels}).predict_proba(rows), expected
+    )
+
+
+def test_the_matrix_path_needs_every_feature_of_the_members(fitted) -> None:
+    with pytest.raises(KeyError, match="lack the member's features"):
+        MatrixBlend(fitted.model, ["a", "b"], {})
