@@ -81,16 +81,17 @@ slides-preview: install ## PNG pages of every slide under images/slides/ (LibreO
 
 .PHONY: bench
 BENCH_TWIN := $(or $(TMPDIR),/tmp)/credit-scoring-bench-twin
-bench: install ## Print every speed and memory benchmark (full Kaggle scale: about 2 hours)
+bench: install-spark ## Print every speed and memory benchmark (full Kaggle scale: about 3 hours)
 	$(BIN)/python tests/benchmarks/twin_scale.py --scales 0.1 0.3 1.0 --out $(BENCH_TWIN) --keep
 	$(BIN)/python tests/benchmarks/twin_signal.py --twin-dir $(BENCH_TWIN)/twin_307511
 	$(BIN)/python tests/benchmarks/ingest_scale.py $(BENCH_TWIN)/twin_307511
 	rm -rf $(BENCH_TWIN)
 	$(BIN)/python tests/benchmarks/features_scale.py
+	$(BIN)/python tests/benchmarks/spark_scale.py --scales 0.1 0.3 1 --driver-memory-mb 8000 --partitions 16
 	$(BIN)/python tests/benchmarks/train_scale.py --clients 307511
 	$(BIN)/python tests/benchmarks/explain_latency.py
 	$(BIN)/python tests/benchmarks/drift_scale.py
-	$(VENV_PATH) $(BIN)/python tests/benchmarks/api_load.py --root .
+	$(VENV_PATH) $(BIN)/python tests/benchmarks/api_load.py --root . --workers 1 2
 	$(VENV_PATH) $(BIN)/python tests/benchmarks/dashboard_latency.py
 
 ALL_PLATFORMS := ; (platform_machine == 'arm64' and sys_platform == 'darwin') or sys_platform == 'linux' or sys_platform == 'win32'
