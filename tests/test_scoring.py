@@ -307,3 +307,27 @@ def test_scorer_from_registry_returns_the_logged_probabilities(registered: dict[
 def test_scorer_from_registry_says_when_no_champion_exists(registered: dict[str, Any]) -> None:
     with pytest.raises(LookupError, match="train stage"):
         Scorer.from_registry(name="no-such-model", tracking_uri=registered["uri"])
+
+
+@pytest.mark.parametrize("blended", [True, False])
+def test_served_rows_score_as_the_feature_table(blended: bool) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from credit_scoring.features.serving import FeatureRows
+    from credit_scoring.modelling.blend import MemberSpec, fit_blend
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=400), "c": pd.Categorical(rng.choice(["u", "v"], 400))},
+        index=pd.Index(np.arange(1, 401), name="SK_ID_CURR"),
+    )
+    y = ((frame["a"] > 0.3) ^ (rng.random(400) < 0.2)).astype(int).to_numpy()
+    if blended:
+        specs = [MemberSpec("lightgbm", "none", {}), MemberSpec("xgboost", "none", {})]
+        model = fit_blend(specs, frame, y, folds=2, max_trees=40, tree_step=20).model
+    else:  # any other model: the rows as a data frame
+        model = LogisticRegression().fit(frame[["a"]].assign(c=frame["c"].cat.codes), y)
+        frame = frame.assign(c=frame["c"].cat.codes.astype(float))
+    scorer = Scorer(model, threshold=0.3, features=["a", "c"])
+    rows = FeatureRows.from_frame(frame, {"c": ("u", "v")} if blended else {})
+    np.testing.assert_array_equal(scorer.predict_proba_rows(rows), scorer.predict_proba(frame))

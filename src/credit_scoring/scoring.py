@@ -407,11 +407,6 @@ class Scorer:
             return self.predict_proba(rows.to_frame())
         return matrix.predict_proba(rows.values)
 
-    def score_rows(self, rows: FeatureRows) -> list[ScoreResult]:
-        """Score served feature rows (client id 0: None, a new client)."""
-        proba = self.predict_proba_rows(rows)
-        return [self.result(p, int(i) or None) for p, i in zip(proba, rows.client_ids, strict=True)]
-
     @overload
     def risk_score(self, probability: float) -> float: ...
     @overload
