@@ -260,12 +260,12 @@ class FeatureServer:
             raise ValueError(f"{len(applications)} applications but {len(client_ids)} client ids")
         posted = histories if histories is not None else [None] * len(applications)
         ids = [0 if c is None else int(c) for c in client_ids]
-        app = application.columns(application_arrays(applications, ids), dict(self.levels))
         history = np.vstack([self.history(c, h) for c, h in zip(client_ids, posted, strict=True)])
         by_name = {n: history[:, k] for k, n in enumerate(self.history_names)}
         # Extreme but valid inputs (an annuity of 1e-300) overflow a ratio: the feature code
         # makes it missing, as in training; the warning is noise.
         with np.errstate(over="ignore"):
+            app = application.columns(application_arrays(applications, ids), dict(self.levels))
             combined = cross.compute(app, by_name)
         values = np.empty((len(ids), len(self.names)))
         k = 0
