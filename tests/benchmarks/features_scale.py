@@ -482,16 +482,19 @@ def pandas_history(client_ids: list[int], history_dir: Path) -> pd.DataFrame:
 
 def ensure_twin(root: Path, scale: float) -> Path:
     """``root/s<percent>/interim``: a twin of this scale, generated and ingested once."""
+    return twin_interim(root / f"s{round(scale * 100)}", round(KAGGLE_TRAIN_CLIENTS * scale))
+
+
+def twin_interim(base: Path, clients: int) -> Path:
+    """``base/interim``: a twin of ``clients`` training clients, generated and ingested once
+    (its CSV files removed)."""
     from credit_scoring.data.ingest import find_kaggle_source, ingest
     from credit_scoring.data.twin import TwinConfig, generate_twin
 
-    base = root / f"s{round(scale * 100)}"
     interim = base / "interim"
     if not (interim / "ingest.json").exists():
         csv = base / "csv"
-        generate_twin(
-            TwinConfig(clients=round(KAGGLE_TRAIN_CLIENTS * scale), seed=42), csv, progress=False
-        )
+        generate_twin(TwinConfig(clients=clients, seed=42), csv, progress=False)
         ingest(find_kaggle_source(csv), interim)
         for f in csv.iterdir():
             f.unlink()

@@ -48,24 +48,7 @@ from credit_scoring.features import build_feature_tables
 from credit_scoring.features.engine import SIDE_TABLES
 
 sys.path.insert(0, str(Path(__file__).parent))
-from features_scale import KAGGLE_TRAIN_CLIENTS, ensure_twin
-
-
-def twin_of_clients(root: Path, clients: int) -> Path:
-    """``root/c<clients>/interim``: a twin of ``clients`` training clients, made once."""
-    from credit_scoring.data.ingest import find_kaggle_source, ingest
-    from credit_scoring.data.twin import TwinConfig, generate_twin
-
-    base = root / f"c{clients}"
-    interim = base / "interim"
-    if not (interim / "ingest.json").exists():
-        csv = base / "csv"
-        generate_twin(TwinConfig(clients=clients, seed=42), csv, progress=False)
-        ingest(find_kaggle_source(csv), interim)
-        for f in csv.iterdir():
-            f.unlink()
-        csv.rmdir()
-    return interim
+from features_scale import KAGGLE_TRAIN_CLIENTS, ensure_twin, twin_interim
 
 
 def _rows(path: Path) -> int:
@@ -176,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "driver_memory_mb": args.driver_memory_mb,
     }
     twins = (
-        [(n / KAGGLE_TRAIN_CLIENTS, twin_of_clients(args.root, n)) for n in args.clients]
+        [(n / KAGGLE_TRAIN_CLIENTS, twin_interim(args.root / f"c{n}", n)) for n in args.clients]
         if args.clients
         else [(s, ensure_twin(args.root, s)) for s in args.scales]
     )
