@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ import yaml
 from filelock import FileLock
 
 from credit_scoring import paths
-from credit_scoring.data.schema import TABLES, Column
+from credit_scoring.data.schema import CLIENT_ID, TABLES, Column
 
 # A few rows per table whose keys join: every child row has a parent.
 TINY_ROWS = {
@@ -84,6 +85,32 @@ def json_keys(value: object) -> set[str]:
     if isinstance(value, list):
         return set().union(*(json_keys(v) for v in value))
     return set()
+
+
+def posted_history(interim: Path, client_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every stored history record of a client, as a bank's system posts them: the Kaggle
+    columns but SK_ID_CURR, missing fields left out."""
+
+    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        return [
+            {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items() if not pd.isna(v)}
+            for r in frame.drop(columns=CLIENT_ID, errors="ignore").to_dict("records")
+        ]
+
+    history: dict[str, list[dict[str, Any]]] = {}
+    for table in (
+        "bureau",
+        "previous_application",
+        "POS_CASH_balance",
+        "installments_payments",
+        "credit_card_balance",
+    ):
+        rows = pd.read_parquet(interim / f"{table}.parquet")
+        history[table] = records(rows[rows[CLIENT_ID] == client_id])
+    balance = pd.read_parquet(interim / "bureau_balance.parquet")
+    credits = {r["SK_ID_BUREAU"] for r in history["bureau"]}
+    history["bureau_balance"] = records(balance[balance["SK_ID_BUREAU"].isin(credits)])
+    return history
 
 
 def tiny_frames() -> dict[str, pd.DataFrame]:

@@ -27,6 +27,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import posted_history
 
 with warnings.catch_warnings():
     # Starlette's TestClient warns that it will move from httpx to httpx2, not our concern
@@ -557,31 +558,6 @@ def test_posted_features_are_those_of_features_for_clients(app: Any, world: Worl
         )
 
 
-def _posted_history(interim: Path, client_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Every stored record of a client, as a bank's system posts them (missing: left out)."""
-
-    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        return [
-            {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items() if not pd.isna(v)}
-            for r in frame.drop(columns=CLIENT_ID, errors="ignore").to_dict("records")
-        ]
-
-    history: dict[str, list[dict[str, Any]]] = {}
-    for table in (
-        "bureau",
-        "previous_application",
-        "POS_CASH_balance",
-        "installments_payments",
-        "credit_card_balance",
-    ):
-        rows = pd.read_parquet(interim / f"{table}.parquet")
-        history[table] = records(rows[rows[CLIENT_ID] == client_id])
-    balance = pd.read_parquet(interim / "bureau_balance.parquet")
-    credits = {r["SK_ID_BUREAU"] for r in history["bureau"]}
-    history["bureau_balance"] = records(balance[balance["SK_ID_BUREAU"].isin(credits)])
-    return history
-
-
 def _client_with_bureau(world: World) -> int:
     bureau = pd.read_parquet(world.interim / "bureau.parquet", columns=[CLIENT_ID])
     return next(i for i in world.expected if i in set(bureau[CLIENT_ID]))
@@ -598,7 +574,7 @@ def test_posted_history_gives_the_answer_of_the_stored_one(
     )
     posted = client.post(
         "/v1/applications/score",
-        json={**body, "client_id": client_id, "history": _posted_history(world.interim, client_id)},
+        json={**body, "client_id": client_id, "history": posted_history(world.interim, client_id)},
         headers=HEADERS,
     )
     assert stored.status_code == posted.status_code == 200, posted.text

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import posted_history
 
 from credit_scoring.data.ingest import find_kaggle_source, ingest
 from credit_scoring.data.schema import CLIENT_ID, DAYS_SENTINEL, TABLES, TARGET
@@ -704,29 +705,6 @@ def _stored_applications(twin: Path, ids: list[int]) -> list[dict]:
     return [{k: (None if pd.isna(v) else v) for k, v in apps.loc[i].items()} for i in ids]
 
 
-def _history_of(twin: Path, client: int) -> dict[str, list[dict]]:
-    """Every history record of a client, as a bank's system would post them."""
-    records: dict[str, list[dict]] = {}
-    bureau_ids: list[int] = []
-    for table in (
-        "bureau",
-        "previous_application",
-        "POS_CASH_balance",
-        "installments_payments",
-        "credit_card_balance",
-    ):
-        rows = pd.read_parquet(twin / f"{table}.parquet")
-        rows = rows[rows[CLIENT_ID] == client]
-        if table == "bureau":
-            bureau_ids = rows["SK_ID_BUREAU"].tolist()
-        records[table] = [
-            {k: (None if pd.isna(v) else v) for k, v in r.items()} for r in rows.to_dict("records")
-        ]
-    balance = pd.read_parquet(twin / "bureau_balance.parquet")
-    records["bureau_balance"] = balance[balance["SK_ID_BUREAU"].isin(bureau_ids)].to_dict("records")
-    return records
-
-
 @pytest.fixture(scope="module")
 def served_ids(twin) -> list[int]:
     """Random clients of both tables, clients without some tables, clients without any."""
@@ -768,7 +746,7 @@ def test_posted_history_gives_the_batch_row(twin, batch, served_ids):
     out, _ = batch
     ids = served_ids[:6] + served_ids[-5:-3]  # with full histories, and without some tables
     server = FeatureServer(twin)
-    rows = server.rows(_stored_applications(twin, ids), ids, [_history_of(twin, i) for i in ids])
+    rows = server.rows(_stored_applications(twin, ids), ids, [posted_history(twin, i) for i in ids])
     pd.testing.assert_frame_equal(rows.to_frame(), _batch_rows(out, ids), check_exact=True)
 
 
@@ -777,7 +755,7 @@ def test_posted_history_replaces_the_stored_one(twin, batch, served_ids):
     client = served_ids[0]
     bureau_only = {
         t: records
-        for t, records in _history_of(twin, client).items()
+        for t, records in posted_history(twin, client).items()
         if t in ("bureau", "bureau_balance")
     }
     assert bureau_only["bureau"], "the test needs a client with bureau records"

@@ -56,6 +56,7 @@ from pydantic import (
 import credit_scoring.data as _data
 from credit_scoring.data.schema import CLIENT_ID, DAYS_SENTINEL, TABLES, Column
 from credit_scoring.data.validation import RULES
+from credit_scoring.features.engine import SIDE_TABLES
 
 __all__ = [
     "EXAMPLE_APPLICATION",
@@ -424,15 +425,6 @@ EXAMPLE_APPLICATION: dict[str, Any] = _example()
 
 # --------------------------------------------------------------------------- posted history
 
-#: The history tables a posted application may carry, in the order of the Kaggle files.
-HISTORY_TABLES: tuple[str, ...] = (
-    "bureau",
-    "bureau_balance",
-    "previous_application",
-    "POS_CASH_balance",
-    "installments_payments",
-    "credit_card_balance",
-)
 #: Most records of one table in a posted history.
 MAX_HISTORY_RECORDS = 2000
 
@@ -498,7 +490,7 @@ def history_model() -> type[BaseModel]:
                 ),
             ),
         )
-        for table in HISTORY_TABLES
+        for table in SIDE_TABLES
     }
     bureau = _example(history_field_specs("bureau"), "bureau")
     balance = _example(history_field_specs("bureau_balance"), "bureau_balance")
