@@ -322,13 +322,20 @@ def _client_rows(ids: pa.Array, tables: Sequence[pa.Table]) -> pa.Table:
 
 
 def arrow_schema(table: str) -> pa.Schema:
-    """The Arrow types of a table's ingested Parquet file, from its declared columns.
+    """The Arrow types of a history table's ingested Parquet file, from its declared columns.
+
+    Raises
+    ------
+    KeyError
+        When ``table`` is not a history table.
 
     Examples
     --------
     >>> arrow_schema("bureau_balance").types
     [DataType(int64), DataType(int64), DataType(string)]
     """
+    if table not in SIDE_TABLES:
+        raise KeyError(f"{table!r} is not a history table ({', '.join(SIDE_TABLES)})")
     types = {"int64": pa.int64(), "float64": pa.float64(), "object": pa.string()}
     return pa.schema([(c.name, types[c.dtype]) for c in TABLES[table].columns])
 
@@ -375,8 +382,6 @@ def posted_history_table(client_id: int, records: dict[str, pa.Table]) -> pa.Tab
     if session is None:
         session = _local.posted = _PostedSession()
     for table, rows in records.items():
-        if table not in SIDE_TABLES:
-            raise KeyError(f"{table!r} is not a history table (expected one of {SIDE_TABLES})")
         expected = arrow_schema(table)
         if not rows.schema.equals(expected):
             raise TypeError(
