@@ -12,7 +12,8 @@ The images install nothing from the network: this script, on the host, writes in
 - ``credit_scoring-*.whl``: the project itself (``uv build --wheel``);
 - ``bundle/``: what the API serves, laid out as a project root (``CREDIT_SCORING_ROOT``):
   the registered champion (the MLflow store reduced to it, its paths rewritten for the
-  image), the production batch's features, the ingested tables, the explanations, the model
+  image), the production batch's and the training table's features (the comparisons'
+  reference population), the ingested tables, the explanations, the model
   card's metrics, the scorecard and ``params.yaml``.
 
 Usage: ``python deploy/context.py [--root PROJECT_ROOT] [--out .image-build]``. The project
@@ -82,6 +83,7 @@ SERVED = [
     "dvc.yaml",
     "data/interim",
     "data/features/production.parquet",
+    "data/features/train.parquet",  # the comparisons' reference population
     "data/metrics",
     "data/models/summary.json",
     "data/models/scorecard.json",

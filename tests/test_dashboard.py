@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -43,6 +44,7 @@ from credit_scoring.dashboard import (
     open_backend,
 )
 from credit_scoring.dashboard.app import (
+    COMPARE,
     SHOWN_FIELDS,
     application_html,
     edited_application,
@@ -553,6 +555,25 @@ def test_without_a_scorecard_the_section_is_a_short_note(
     assert ABSENT_NOTE in section and "cs-scorecard-table" not in section
     assert "cs-error" not in section and "cs-error" not in board.status.value
     assert "cs-waterfall" in board.why.value
+
+
+@pytest.mark.parametrize("kind", ["local", "api"])
+def test_without_the_reference_population_the_advisor_still_decides(
+    kind: str, world: World, tmp_path: Path
+) -> None:
+    features = tmp_path / "features"  # the production batch, no training table
+    features.mkdir()
+    shutil.copy(world.features_dir / "production.parquet", features)
+    with backend_over(kind, world, tmp_path, features_dir=features) as found:
+        board = Dashboard(found, load_in_background=False)
+        board.load()
+        assert "cs-ready" in board.status.value  # the list is usable
+        board.select(world.client_with("review"))
+        assert "cs-waterfall" in board.why.value
+        board.tabs.selected_index = COMPARE
+    shown = html.unescape(board.status.value)
+    assert "cs-error" in shown and "La comparaison n'est pas disponible" in shown
+    assert "parquet" not in shown  # the file's path is for the support, in the log
 
 
 def test_a_failing_scorecard_reading_leaves_the_reasons(

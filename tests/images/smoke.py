@@ -68,7 +68,7 @@ def step(message: str) -> None:
     print(f"[image-test] {message}", flush=True)
 
 
-def run(cmd: list[str], *, check: bool = True, quiet: bool = False, **kwargs: Any) -> str:
+def run(cmd: list[str], *, check: bool = True, **kwargs: Any) -> str:
     result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
     if check and result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
@@ -208,6 +208,12 @@ def cleanup() -> None:
     subprocess.run(["podman", "volume", "rm", "--force", VOLUME], capture_output=True)
 
 
+def logs(name: str, tail: int = 3000) -> str:
+    """The end of a container's output (podman writes its stdout and stderr apart)."""
+    result = subprocess.run(["podman", "logs", name], capture_output=True, text=True)
+    return (result.stdout + result.stderr)[-tail:]
+
+
 def start_container(name: str, image: str, *options: str) -> None:
     """Run ``image`` detached in the pod as ``name``, with extra ``podman run`` options."""
     run([*PODMAN, "run", "--detach", *LIMITS, "--pod", POD, "--name", name, *options, image])
@@ -234,8 +240,9 @@ def wait_api(url: str) -> float:
             if status == 200 and last.get("model_loaded"):
                 return time.monotonic() - started
         time.sleep(0.5)
-    logs = run(["podman", "logs", API_NAME], check=False)[-3000:]
-    raise SmokeError(f"API: /health not ready in {START_TIMEOUT:.0f} s (last: {last})\n{logs}")
+    raise SmokeError(
+        f"API: /health not ready in {START_TIMEOUT:.0f} s (last: {last})\n{logs(API_NAME)}"
+    )
 
 
 def wait_port(url: str, name: str) -> float:
@@ -245,8 +252,7 @@ def wait_port(url: str, name: str) -> float:
             urllib.request.urlopen(url, timeout=5).close()
             return time.monotonic() - started
         time.sleep(0.5)
-    logs = run(["podman", "logs", name], check=False)[-3000:]
-    raise SmokeError(f"{name}: {url} not answering in {START_TIMEOUT:.0f} s\n{logs}")
+    raise SmokeError(f"{name}: {url} not answering in {START_TIMEOUT:.0f} s\n{logs(name)}")
 
 
 def advisor_entries() -> list[dict[str, Any]]:
@@ -296,10 +302,20 @@ def record_decision(dashboard: str, client: int) -> int:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             opened = open_page(browser, dashboard)
-            wait_ready(opened.page)
+            try:
+                wait_ready(opened.page)
+            except Exception as error:
+                shown = opened.page.locator(".cs-app").inner_text()[-1500:]
+                raise SmokeError(
+                    f"the dashboard page never became usable ({type(error).__name__}); "
+                    f"it shows: {shown!r}"
+                ) from error
             step(f"dashboard page usable {time.monotonic() - _T0[0]:.1f} s after its start")
             page = opened.page
             choose_client(page, client)
+            open_tab(page, "Comparaison")
+            page.wait_for_selector(".cs-compare img", timeout=STEP_TIMEOUT_MS)
+            step("ok: the comparison tab draws the client against the reference population")
             open_tab(page, "Pourquoi ce score")
             page.locator(".cs-reason-input textarea").fill("Smoke test de l'image : dossier vu")
             page.get_by_role("button", name="Accorder").click()
@@ -410,10 +426,13 @@ def smoke(args: argparse.Namespace) -> dict[str, Any]:
             f"decision {decision_id} still in the log after a new API container "
             f"(up in {report['api_restart_s']:.1f} s)",
         )
+    except BaseException:
+        args.keep_logs = True  # a failure shows what the containers said
+        raise
     finally:
         if args.keep_logs:
             for name in (API_NAME, DASHBOARD_NAME):
-                print(run(["podman", "logs", name], check=False)[-2000:])
+                print(f"--- podman logs {name} (end) ---\n{logs(name)}", file=sys.stderr)
         cleanup()
     return report
 

@@ -284,6 +284,7 @@ class Dashboard:
         self.info: ModelInfo | None = None
         self.phrasebook: Phrasebook | None = None
         self.reference: Reference | None = None
+        self.reference_missing = False
         self.comparison: Comparison | None = None
         self.importance: pd.Series | None = None
         self.timings = Timings()
@@ -525,9 +526,15 @@ class Dashboard:
         )
         self.timings.loaded = time.perf_counter() - started
         self._ready.set()
-        # The comparisons' reference is asked for after the list is usable.
-        self.importance = self.backend.importance()
-        self.reference = self.backend.reference()
+        # Asked for after the list is usable; without them the advisor still scores and
+        # decides, and the two tabs say what is missing.
+        try:
+            self.importance = self.backend.importance()
+            self.reference = self.backend.reference()
+        except DashboardError as error:  # the detail is for the support, not the client
+            log.warning("comparisons unavailable: %s", error)
+            self.reference_missing = True
+            return
         self.compare_feature.options = [
             (self.phrasebook.label(f), f) for f in self.reference.key_features
         ]
@@ -724,6 +731,11 @@ class Dashboard:
     def _render_compare(self) -> None:
         from credit_scoring.dashboard.compare import Comparison
 
+        if self.reference_missing:
+            raise DashboardError(
+                "La comparaison n'est pas disponible (population de référence absente) : "
+                "prévenez le support."
+            )
         if self.reference is None or self.phrasebook is None:
             raise DashboardError("La comparaison est en cours de chargement : rouvrez l'onglet.")
         assert self.backend is not None and self.client_id is not None
