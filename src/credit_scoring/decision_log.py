@@ -133,8 +133,11 @@ def utc_now() -> str:
 
 def _plain(value: Any) -> Any:
     """A value as plain JSON: numpy scalars unwrapped, NaN / NA / None as null."""
-    if value is None:
-        return None
+    kind = type(value)
+    if kind is float:  # most of a feature row: checked first
+        return value if math.isfinite(value) else None
+    if value is None or kind is str:
+        return value
     item = getattr(value, "item", None)
     if item is not None and not isinstance(value, str | bytes):
         try:

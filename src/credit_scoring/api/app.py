@@ -442,6 +442,18 @@ def _score_out(scored: Scored, decision_id: int) -> dict[str, Any]:
     return out
 
 
+async def _inline_when_warm(
+    service: ScoringService, answer: Callable[[], dict[str, Any]], *, heavy: bool = False
+) -> dict[str, Any]:
+    """``answer()`` on the event loop when it is one in-memory application (a few
+    milliseconds: the hops to the thread pool and back cost more), else in the pool, where
+    slower work (files read on a first call, reasons, posted histories through SQL) leaves
+    the other requests served meanwhile."""
+    if service.serving_warm and not heavy:
+        return answer()
+    return await run_in_threadpool(answer)
+
+
 def _log_answers(
     app: FastAPI, answers: Sequence[Scored], source: str, request: Request, caller: str | None
 ) -> list[int]:
@@ -841,7 +853,7 @@ def create_app(
         response_model=ScoreOut,
         responses=_CLIENT,
     )
-    def what_if(
+    async def what_if(
         client_id: ClientIdPath,
         body: WhatIfRequest,  # type: ignore[valid-type]
         request: Request,
@@ -853,9 +865,13 @@ def create_app(
         client's history joined: the advisor's « et si » without the application leaving
         the server. An empty body scores the stored application."""
         changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
-        scored = service.what_if(client_id, changes)
-        [decision_id] = _log_answers(app, [scored], "what-if", request, caller)
-        return _score_out(scored, decision_id)
+
+        def answer() -> dict[str, Any]:
+            scored = service.what_if(client_id, changes)
+            [decision_id] = _log_answers(app, [scored], "what-if", request, caller)
+            return _score_out(scored, decision_id)
+
+        return await _inline_when_warm(service, answer)
 
     @v1.get(
         "/clients/{client_id}/neighbours",
@@ -991,7 +1007,7 @@ def create_app(
         summary="Score a posted application",
         response_model=ScoreOut,
     )
-    def score_application(
+    async def score_application(
         body: Annotated[
             ApplicationRequest,  # type: ignore[valid-type]
             Body(
@@ -1018,14 +1034,22 @@ def create_app(
         client's stored history is joined, without it the client has no history. A posted
         ``history`` (records of the bureau, previous applications, balances and payments, in
         the columns of the Home Credit tables) replaces the stored one."""
-        [scored] = service.score_applications(
-            [body.application.model_dump()],  # type: ignore[attr-defined]
-            [body.client_id],  # type: ignore[attr-defined]
-            explain=top if explain else 0,
-            histories=_histories([body]),
+
+        def answer() -> dict[str, Any]:
+            [scored] = service.score_applications(
+                [body.application.model_dump()],  # type: ignore[attr-defined]
+                [body.client_id],  # type: ignore[attr-defined]
+                explain=top if explain else 0,
+                histories=_histories([body]),
+            )
+            [decision_id] = _log_answers(app, [scored], "application", request, caller)
+            return _score_out(scored, decision_id)
+
+        return await _inline_when_warm(
+            service,
+            answer,
+            heavy=explain or body.history is not None,  # type: ignore[attr-defined]
         )
-        [decision_id] = _log_answers(app, [scored], "application", request, caller)
-        return _score_out(scored, decision_id)
 
     @v1.post(
         "/applications/score-batch",

@@ -387,6 +387,7 @@ class ScoringService:
         self._feature_code_error: str | None = None
         self._proba: np.ndarray | None = None
         self._hashes: dict[int, str] = {}
+        self._serving_warm = False
         # posted applications
         self._feature_server: FeatureServer | None = None
         # explanations
@@ -563,6 +564,13 @@ class ScoringService:
         server.ids_with_history  # noqa: B018 (read once, before the first request needs it)
         if self._scorer is not None:  # its matrix path is built on first use: now
             self._scorer.predict_proba_rows(server.rows([{}], [None]))
+        self._serving_warm = True
+
+    @property
+    def serving_warm(self) -> bool:
+        """Whether posted applications are scored in memory, every lazy part built: a few
+        milliseconds per application, with no file to read."""
+        return self._serving_warm
 
     @property
     def scores_precomputed(self) -> bool:

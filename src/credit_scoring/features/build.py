@@ -115,8 +115,10 @@ def _history_table(
     return engine.history_table(client_ids, history_dir, restrict=restrict, settings=settings)
 
 
-def _arrow(values: np.ndarray | pd.Categorical) -> pa.Array:
+def _arrow(values: np.ndarray | application.Coded) -> pa.Array:
     # from_pandas: NaN becomes null, and a Categorical a dictionary of all its levels.
+    if isinstance(values, application.Coded):
+        return pa.array(values.categorical(), from_pandas=True)
     return pa.array(values, from_pandas=True)
 
 

@@ -13,14 +13,15 @@ A served application costs microseconds, not a database run:
 
 The result, :class:`FeatureRows`, holds float64 values in the column order of the feature
 tables, categories as their level's code. ``FeatureRows.to_frame()`` gives the rows the batch
-would have written; ``tests/test_serving.py`` checks that it does, client by client.
+would have written; ``tests/test_features.py`` checks that it does, client by client.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,10 @@ class FeatureRows:
     def __len__(self) -> int:
         return len(self.client_ids)
 
-    @cached_property
+    @property
     def position(self) -> dict[str, int]:
         """Column of each feature in :attr:`values`."""
-        return {name: k for k, name in enumerate(self.names)}
+        return _positions(self.names)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, levels: Mapping[str, Sequence[str]]) -> FeatureRows:
@@ -115,16 +116,20 @@ class FeatureRows:
     def record(self, row: int, names: Sequence[str]) -> dict[str, Any]:
         """Row ``row`` by feature name, for ``names`` only: categories as their level (None when
         missing), as :func:`~credit_scoring.decision_log.inputs_sha256` hashes them."""
-        values = self.values[row]
-        out: dict[str, Any] = {}
-        for name in names:
-            value = float(values[self.position[name]])
-            levels = self.levels.get(name)
-            if levels is not None:
-                out[name] = None if np.isnan(value) else levels[int(value)]
-            else:
-                out[name] = value
+        values = self.values[row].tolist()
+        position, levels = self.position, self.levels
+        out = {name: values[position[name]] for name in names}
+        for name, found in levels.items():
+            if name in out:
+                value = out[name]
+                out[name] = None if math.isnan(value) else found[int(value)]
         return out
+
+
+@lru_cache(maxsize=8)
+def _positions(names: tuple[str, ...]) -> dict[str, int]:
+    # Every served row of a layout shares its positions: built once, not once per request.
+    return {name: k for k, name in enumerate(names)}
 
 
 def application_arrays(
@@ -192,6 +197,7 @@ class FeatureServer:
         self.levels = {c: tuple(v) for c, v in application.category_levels(interim_dir).items()}
         self.names = tuple(f.name for f in all_features())
         self.history_names = [f.name for f in history_features()]
+        self._history_position = {n: k for k, n in enumerate(self.history_names)}
         self._empty = empty_history()
         self._row: dict[int, int] = {}
         self._stored = np.empty((0, len(self.history_names)))
@@ -259,7 +265,7 @@ class FeatureServer:
         posted = histories if histories is not None else [None] * len(applications)
         ids = [0 if c is None else int(c) for c in client_ids]
         history = np.vstack([self.history(c, h) for c, h in zip(client_ids, posted, strict=True)])
-        by_name = {n: history[:, k] for k, n in enumerate(self.history_names)}
+        by_name = {n: history[:, self._history_position[n]] for n in cross.INPUTS}
         # Extreme but valid inputs (an annuity of 1e-300) overflow a ratio: the feature code
         # makes it missing, as in training; the warning is noise.
         with np.errstate(over="ignore"):
@@ -268,8 +274,8 @@ class FeatureServer:
         values = np.empty((len(ids), len(self.names)))
         k = 0
         for array in app.values():
-            if isinstance(array, pd.Categorical):
-                codes = np.asarray(array.codes, dtype=np.float64)
+            if isinstance(array, application.Coded):
+                codes = array.codes.astype(np.float64)
                 codes[codes < 0] = np.nan
                 array = codes
             values[:, k] = array
