@@ -92,7 +92,7 @@ bench: install-spark ## Print every speed and memory benchmark (full Kaggle scal
 	$(BIN)/python tests/benchmarks/explain_latency.py
 	$(BIN)/python tests/benchmarks/drift_scale.py
 	$(VENV_PATH) $(BIN)/python tests/benchmarks/api_load.py --root . --workers 1 2
-	$(VENV_PATH) $(BIN)/python tests/benchmarks/dashboard_latency.py
+	$(VENV_PATH) $(BIN)/python tests/benchmarks/dashboard_latency.py --root .
 
 ALL_PLATFORMS := ; (platform_machine == 'arm64' and sys_platform == 'darwin') or sys_platform == 'linux' or sys_platform == 'win32'
 

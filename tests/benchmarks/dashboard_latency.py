@@ -7,8 +7,9 @@ Usage::
 For each backend — ``api``: the scoring API (uvicorn, on 127.0.0.1) called over HTTP;
 ``local``: the model loaded in the dashboard's kernel from a registered champion
 (``credit-scoring@champion`` in an MLflow store, as after ``make repro``) — it starts Voilà
-as ``make dashboard`` does, on the small world of the API tests (a data twin), opens the page
-in Debian's Chromium at 1280 x 800 and prints:
+as ``make dashboard`` does, on the small world of the API tests (a data twin), or with
+``--root .`` on this checkout's pipeline and its champion (the blend), opens the page in
+Debian's Chromium at 1280 x 800 and prints:
 
 - ``first widgets``: seconds from the server listening to the dashboard's first widgets on the
   page, the page asked for at once (its kernel is still being preheated); target 5 s;
@@ -40,11 +41,12 @@ from typing import Any
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 
-from test_api import KEY, World, build_world  # noqa: E402
+from test_api import KEY, build_world  # noqa: E402
 from test_dashboard_browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     api_server,
+    choose_client,
     open_page,
     open_tab,
     project_root,
@@ -59,8 +61,9 @@ TARGET_WHAT_IF_MS = 50.0
 
 
 def measure(
-    world: World, env: dict[str, str], tmp: Path, switches: int, settle: float
+    clients: list[int], env: dict[str, str], tmp: Path, switches: int, settle: float
 ) -> dict[str, Any]:
+    """``clients``: one of each decision (review first: its what-if is timed)."""
     from playwright.sync_api import sync_playwright
 
     with voila_server(env, tmp) as voila, sync_playwright() as p:
@@ -76,7 +79,6 @@ def measure(
         warm_first = time.monotonic() - asked
         page.page.wait_for_selector(".cs-ready", timeout=120_000)
         warm_ready = time.monotonic() - asked
-        clients = [world.client_with(d) for d in ("review", "grant", "refuse")]
         times = []
         for k in range(switches + 1):
             client = clients[k % len(clients)]
@@ -94,6 +96,7 @@ def measure(
             if k:  # the first switch warms the caches up
                 times.append(time.monotonic() - started)
         # The what-if tab of a client of the orange band: the credit halved, then as filed.
+        choose_client(page.page, clients[0])
         open_tab(page.page, "Et si…")
         page.page.wait_for_selector(".cs-what-if-score", timeout=60_000)
         credit = float(page.page.locator(".cs-credit input").input_value())
@@ -117,6 +120,52 @@ def measure(
     }
 
 
+def measure_world(backend: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """On the API tests' small world: a calibrated LightGBM (the data-frame path)."""
+    started = time.monotonic()
+    world = build_world()
+    print(f"world built in {time.monotonic() - started:.0f} s (data twin, 400 clients)")
+    root = project_root(world, tmp)
+    clients = [world.client_with(d) for d in ("review", "grant", "refuse")]
+    env = {"CREDIT_SCORING_ROOT": str(root)}
+    if backend == "local":
+        register_champion(world, root)
+        env["CREDIT_SCORING_DECISION_LOG"] = str(tmp / "local-decisions.sqlite")
+        return measure(clients, env, tmp, args.switches, args.settle)
+    with api_server(world, tmp) as api:
+        env |= {"CREDIT_SCORING_API_URL": api.url, "CREDIT_SCORING_API_KEY": KEY}
+        return measure(clients, env, tmp, args.switches, args.settle)
+
+
+def measure_root(root: Path, backend: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """On a pipeline's champion; the API, in its own process, also picks the clients."""
+    import httpx
+    from api_load import KEY as BENCH_KEY
+    from api_load import start_server, wait_ready
+
+    process, url = start_server(root, tmp, 1)
+    try:
+        wait_ready(url, process, 600)
+        headers = {"X-API-Key": BENCH_KEY}
+        ids = httpx.get(f"{url}/v1/clients?limit=500", headers=headers).json()["client_ids"]
+        scored = httpx.post(
+            f"{url}/v1/clients/score", headers=headers, json={"client_ids": ids}, timeout=60
+        ).json()["results"]
+        by_decision = {r["decision"]: int(r["client_id"]) for r in reversed(scored)}
+        clients = [by_decision[d] for d in ("review", "grant", "refuse")]
+        print(f"{root}: the champion of the pipeline, clients {clients}")
+        env = {
+            "CREDIT_SCORING_ROOT": str(root),
+            "CREDIT_SCORING_DECISION_LOG": str(tmp / f"{backend}-decisions.sqlite"),
+        }
+        if backend == "api":
+            env |= {"CREDIT_SCORING_API_URL": url, "CREDIT_SCORING_API_KEY": BENCH_KEY}
+        return measure(clients, env, tmp, args.switches, args.settle)
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", nargs="+", choices=["api", "local"], default=["api", "local"])
@@ -124,25 +173,22 @@ def main() -> None:
     parser.add_argument(
         "--settle", type=float, default=20.0, help="seconds before the second page is asked for"
     )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="a project root whose pipeline ran (make repro): its champion and production batch "
+        "instead of the API tests' small world",
+    )
     args = parser.parse_args()
     if CHROMIUM is None:
         raise SystemExit("no Chromium: apt-get install -y chromium")
-    started = time.monotonic()
-    world = build_world()
-    print(f"world built in {time.monotonic() - started:.0f} s (data twin, 400 clients)")
     with tempfile.TemporaryDirectory(prefix="dashboard_bench_") as tmp_name:
         tmp = Path(tmp_name)
-        root = project_root(world, tmp)
         for backend in args.backend:
-            env = {"CREDIT_SCORING_ROOT": str(root)}
-            if backend == "local":
-                register_champion(world, root)
-                env["CREDIT_SCORING_DECISION_LOG"] = str(tmp / "local-decisions.sqlite")
-                result = measure(world, env, tmp, args.switches, args.settle)
+            if args.root is not None:
+                result = measure_root(args.root.resolve(), backend, tmp, args)
             else:
-                with api_server(world, tmp) as api:
-                    env |= {"CREDIT_SCORING_API_URL": api.url, "CREDIT_SCORING_API_KEY": KEY}
-                    result = measure(world, env, tmp, args.switches, args.settle)
+                result = measure_world(backend, tmp, args)
             load = os.getloadavg()
             ok_first = "ok" if result["first_widgets_s"] <= TARGET_FIRST_WIDGETS else "MISSED"
             ok_switch = "ok" if result["switch_median_s"] <= TARGET_SWITCH else "MISSED"
