@@ -639,6 +639,8 @@ def test_posted_application_without_history_cache_gives_the_same_answer(
     with client_for(app) as c:
         direct = c.post("/v1/applications/score", json=body, headers=HEADERS).json()
     cached = client.post("/v1/applications/score", json=body, headers=HEADERS).json()
+    # Only the in-memory path is answered on the event loop; the SQL one goes to the pool.
+    assert client.app.state.service.serving_warm and not app.state.service.serving_warm
     assert direct["client_id"] is None
     assert direct["probability_default"] == pytest.approx(cached["probability_default"], abs=1e-12)
 
