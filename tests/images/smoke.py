@@ -11,12 +11,14 @@
    on a named volume for the decision log; ``/health``, its HEALTHCHECK, a known client's
    score with the key, 401 without it.
 5. The dashboard against the API, loaded in Chromium (every request outside 127.0.0.1 is
-   recorded and refused: there must be none), and an advisor decision recorded.
+   recorded and refused: there must be none), a client's comparison with the reference
+   population drawn, and an advisor decision recorded.
 6. The API container removed and started again on the same volume: the decision is still in
    the log.
 
 Containers, pod and volume are removed at the end, even on failure. Every failed check names
-what failed (exit status 1); missing tools are listed (exit status 2).
+what failed (exit status 1), with the end of both containers' logs; missing tools are listed
+(exit status 2).
 """
 
 from __future__ import annotations
