@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -388,6 +389,8 @@ class ScoringService:
         self._proba: np.ndarray | None = None
         self._hashes: dict[int, str] = {}
         self._serving_warm = False
+        # An advisor's what-ifs re-read one client's application: the last few thousand kept.
+        self._stored_fields = lru_cache(maxsize=4096)(self._read_stored_application)
         # posted applications
         self._feature_server: FeatureServer | None = None
         # explanations
@@ -697,11 +700,13 @@ class ScoringService:
             When the client is not in the production batch or has no stored application.
         """
         self._positions([int(client_id)])
-        table = self._application_table()
+        return dict(self._stored_fields(int(client_id)))
+
+    def _read_stored_application(self, client_id: int) -> dict[str, Any]:
         try:
-            row = table.loc[int(client_id)]
+            row = self._application_table().loc[client_id]
         except KeyError:
-            raise UnknownClientError([int(client_id)]) from None
+            raise UnknownClientError([client_id]) from None
         return clean_fields(row.to_dict())
 
     def application(self, client_id: int) -> dict[str, Any]:
