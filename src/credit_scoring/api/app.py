@@ -442,14 +442,12 @@ def _score_out(scored: Scored, decision_id: int) -> dict[str, Any]:
     return out
 
 
-async def _inline_when_warm(
-    service: ScoringService, answer: Callable[[], dict[str, Any]], *, heavy: bool = False
-) -> dict[str, Any]:
-    """``answer()`` on the event loop when it is one in-memory application (a few
-    milliseconds: the hops to the thread pool and back cost more), else in the pool, where
-    slower work (files read on a first call, reasons, posted histories through SQL) leaves
-    the other requests served meanwhile."""
-    if service.serving_warm and not heavy:
+async def _answer(answer: Callable[[], dict[str, Any]], *, inline: bool) -> dict[str, Any]:
+    """``answer()`` on the event loop when ``inline`` (look-ups or one in-memory application:
+    cheaper than the hops to the thread pool and back), else in the pool, where slower work
+    (files read on a first call, reasons, posted histories through SQL) leaves the other
+    requests served meanwhile."""
+    if inline:
         return answer()
     return await run_in_threadpool(answer)
 
@@ -871,7 +869,7 @@ def create_app(
             [decision_id] = _log_answers(app, [scored], "what-if", request, caller)
             return _score_out(scored, decision_id)
 
-        return await _inline_when_warm(service, answer)
+        return await _answer(answer, inline=service.serving_warm)
 
     @v1.get(
         "/clients/{client_id}/neighbours",
@@ -972,10 +970,9 @@ def create_app(
             [decision_id] = _log_answers(app, [scored], "client", request, caller)
             return _score_out(scored, decision_id)
 
-        if service.loaded and service.scores_precomputed and not explain:
-            # Look-ups and one log row: cheaper than the hops to the thread pool and back.
-            return answer()
-        return await run_in_threadpool(answer)
+        return await _answer(
+            answer, inline=service.loaded and service.scores_precomputed and not explain
+        )
 
     @v1.post(
         "/clients/score",
@@ -1045,10 +1042,9 @@ def create_app(
             [decision_id] = _log_answers(app, [scored], "application", request, caller)
             return _score_out(scored, decision_id)
 
-        return await _inline_when_warm(
-            service,
-            answer,
-            heavy=explain or body.history is not None,  # type: ignore[attr-defined]
+        posted_history = body.history is not None  # type: ignore[attr-defined]
+        return await _answer(
+            answer, inline=service.serving_warm and not explain and not posted_history
         )
 
     @v1.post(
