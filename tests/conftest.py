@@ -18,6 +18,7 @@ from filelock import FileLock
 
 from credit_scoring import paths
 from credit_scoring.data.schema import CLIENT_ID, TABLES, Column
+from credit_scoring.features.engine import SIDE_TABLES
 
 # A few rows per table whose keys join: every child row has a parent.
 TINY_ROWS = {
@@ -98,13 +99,8 @@ def posted_history(interim: Path, client_id: int) -> dict[str, list[dict[str, An
         ]
 
     history: dict[str, list[dict[str, Any]]] = {}
-    for table in (
-        "bureau",
-        "previous_application",
-        "POS_CASH_balance",
-        "installments_payments",
-        "credit_card_balance",
-    ):
+    # bureau_balance is keyed by the client's bureau credits, not by SK_ID_CURR.
+    for table in (t for t in SIDE_TABLES if t != "bureau_balance"):
         rows = pd.read_parquet(interim / f"{table}.parquet")
         history[table] = records(rows[rows[CLIENT_ID] == client_id])
     balance = pd.read_parquet(interim / "bureau_balance.parquet")
