@@ -11,6 +11,7 @@ from credit_scoring.modelling.blend import (
     MarginBlend,
     MatrixBlend,
     MemberSpec,
+    _fit_watched,
     blend_weights,
     early_stopping,
     fit_blend,
@@ -69,6 +70,56 @@ def test_early_stopping_keeps_few_trees_when_more_only_overfit(data) -> None:
     _, y = data
     kept = early_stopping(signal, X, y, splits, max_trees=200, tree_step=20)
     assert stopped.trees < kept.trees
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
+def test_patience_stops_a_fold_that_only_overfits(data, family: str) -> None:
+    X, _ = data
+    noise = np.random.default_rng(0).integers(0, 2, len(X))
+    train, valid = next(stratified_folds(3, 0).split(X, noise))
+    pipe = build_pipeline(family, "none", noise[train], {"n_estimators": 300})
+    kept = _fit_watched(
+        pipe, X.iloc[train], noise[train], X.iloc[valid], noise[valid], step=5, patience=20
+    )
+    assert kept < 100
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
+def test_a_watched_fit_grows_the_trees_of_an_unwatched_one(data, family: str) -> None:
+    X, y = data
+    train, valid = next(stratified_folds(3, 0).split(X, y))
+    params = {"n_estimators": 200, "learning_rate": 0.3}
+    watched = build_pipeline(family, "none", y[train], params)
+    kept = _fit_watched(
+        watched, X.iloc[train], y[train], X.iloc[valid], y[valid], step=5, patience=20
+    )
+    plain = build_pipeline(family, "none", y[train], params).fit(X.iloc[train], y[train])
+    assert 0 < kept < 200
+    assert np.allclose(
+        staged_margins(watched, X.iloc[valid], [kept]),
+        staged_margins(plain, X.iloc[valid], [kept]),
+        atol=1e-6,
+    )
+
+
+def test_patience_longer_than_the_trees_changes_nothing(data) -> None:
+    X, y = data
+    splits = list(stratified_folds(3, 0).split(X, y))
+    spec = MemberSpec("xgboost", "none", {"learning_rate": 0.1})
+    every = early_stopping(spec, X, y, splits, max_trees=80, tree_step=20)
+    watched = early_stopping(spec, X, y, splits, max_trees=80, tree_step=20, patience=100)
+    assert watched.trees == every.trees
+    assert np.allclose(watched.oof_margin, every.oof_margin, atol=1e-6)
+
+
+def test_a_stopped_fold_keeps_its_margins_on_the_rest_of_the_curve(data) -> None:
+    X, _ = data
+    noise = np.random.default_rng(0).integers(0, 2, len(X))
+    splits = list(stratified_folds(3, 0).split(X, noise))
+    spec = MemberSpec("lightgbm", "none", {"learning_rate": 0.3, "num_leaves": 31})
+    fit = early_stopping(spec, X, noise, splits, max_trees=400, tree_step=20, patience=40)
+    tail = fit.curve.loc[fit.curve["trees"] >= 300, "oof_auc"]
+    assert tail.nunique() == 1
 
 
 def test_refitted_trees_scale_with_the_extra_rows(fitted) -> None:

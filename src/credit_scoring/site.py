@@ -150,6 +150,8 @@ def params_variables(params: Mapping[str, Any]) -> dict[str, Any]:
             "select_by": OBJECTIVE_FR.get(t["select_by"], t["select_by"]),
             "calibration": CALIBRATION_FR.get(t["calibration"], t["calibration"]),
             "calibration_folds": t["calibration_folds"],
+            "max_trees": number(t["max_trees"]),
+            "patience": number(t["patience"]),
             "bootstrap": number(t["bootstrap"]),
             "excluded": french_list([f"`{c}`" for c in t.get("exclude_features", [])] or ["—"]),
             "seed": t["seed"],

@@ -197,6 +197,7 @@ def champion_steps(
         "method": method,
         "max_trees": es["max_trees"],
         "tree_step": es["tree_step"],
+        "patience": es["patience"],
         "weight_step": p.blend_weight_step,
         "n_jobs": p.n_jobs,
     }
@@ -207,7 +208,9 @@ def champion_steps(
     # The single model: its own number of trees (the out-of-fold margins at that number; its
     # AUC is the early-stopping curve's at that number when the curve holds it).
     own = int(lead.params.get("n_estimators", DEFAULT_PARAMS["lightgbm"]["n_estimators"]))
-    single = early_stopping(lead, X, y, splits, **{**es, "max_trees": own, "tree_step": own})
+    single = early_stopping(
+        lead, X, y, splits, **{**es, "max_trees": own, "tree_step": own, "patience": 0}
+    )
     on_curve = (stopped.curve["trees"] == own).any()
     single_auc = stopped.auc_at(own) if on_curve else roc_auc(y, single.oof_margin)
 
@@ -325,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     es = {
         "max_trees": args.max_trees or p.max_trees,
         "tree_step": args.tree_step or p.tree_step,
+        "patience": p.patience,
         "seed": p.seed,
         "n_jobs": p.n_jobs,
     }
@@ -340,7 +344,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     print(
         f"lead {lead.name} ({'tuned' if args.tuned else 'default'} params {lead.params}), "
-        f"max_trees {es['max_trees']}, tree_step {es['tree_step']}, n_jobs {p.n_jobs}, "
+        f"max_trees {es['max_trees']}, tree_step {es['tree_step']}, patience {es['patience']}, "
+        f"n_jobs {p.n_jobs}, "
         f"seed {p.seed}, cost_fn {p.cost_fn:g}, cost_fp {p.cost_fp:g}"
     )
 
@@ -380,6 +385,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "tuned": args.tuned,
         "max_trees": es["max_trees"],
         "tree_step": es["tree_step"],
+        "patience": es["patience"],
         "n_jobs": p.n_jobs,
         "seed": p.seed,
         "seconds": round(wall, 2),

@@ -4,10 +4,12 @@ Each member is one zoo pipeline (a booster family, its imbalance strategy, its t
 hyperparameters). :func:`fit_blend` does, on the whole training part:
 
 1. **Early stopping on out-of-fold predictions.** On K stratified folds, a copy of each
-   member is fitted with ``max_trees`` trees; its validation fold is scored after every
-   ``tree_step`` trees (the trees' contributions add up, so one pass per fold). The number of
-   trees is the one with the best out-of-fold AUC over all folds, and the out-of-fold margins
-   (log-odds) are read at that number.
+   member is fitted with at most ``max_trees`` trees, and its validation fold is scored
+   after every ``tree_step`` trees (the trees' contributions add up, so one pass per fold).
+   With a ``patience``, the copy stops growing once ``patience`` trees in a row have not
+   raised its validation fold's AUC (a fixed rule, no clock), and keeps its last margins for
+   the larger numbers. The number of trees is the one with the best out-of-fold AUC over all
+   folds, and the out-of-fold margins (log-odds) are read at that number.
 2. **The blend.** Weights on the members' out-of-fold margins, searched on a grid of the
    simplex for the best out-of-fold AUC: a weighted average of log-odds, so the blend's SHAP
    values are the same weighted average of the members' (exact, in log-odds).
@@ -40,6 +42,7 @@ Examples
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,9 +51,10 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline as SkPipeline
 
 from credit_scoring.modelling.evaluate import roc_auc, stratified_folds
 from credit_scoring.modelling.zoo import (
@@ -64,6 +68,8 @@ from credit_scoring.modelling.zoo import (
 FloatArray = npt.NDArray[np.float64]
 Method = Literal["isotonic", "sigmoid"]
 BOOSTERS: tuple[Model, ...] = ("lightgbm", "xgboost")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -445,6 +451,97 @@ def _member_pipelines(
     ]
 
 
+class _Patience:
+    """Scores the validation rows every ``step`` trees while a booster grows, and says stop
+    once ``patience`` trees in a row have not raised their AUC.
+
+    ``margin_of(booster, a, b)`` is the validation margin of trees ``a`` to ``b``: the running
+    total costs one pass over the trees. The boosters' own per-tree evaluation is never run
+    (XGBoost's AUC of every tree costs several times the tree).
+    """
+
+    def __init__(
+        self,
+        margin_of: Callable[[Any, int, int], FloatArray],
+        y_valid: npt.NDArray[np.int64],
+        step: int,
+        patience: int,
+    ) -> None:
+        self.margin_of, self.y_valid = margin_of, y_valid
+        self.step, self.patience = step, patience
+        self.total = np.zeros(len(y_valid))
+        self.scored = 0
+        self.best, self.best_trees = -math.inf, 0
+
+    def stop_after(self, booster: Any, trees: int) -> bool:
+        """Whether ``booster`` stops growing now that it has ``trees`` trees."""
+        if trees % self.step:
+            return False
+        self.total += self.margin_of(booster, self.scored, trees)
+        self.scored = trees
+        auc = roc_auc(self.y_valid, self.total)
+        if auc > self.best:
+            self.best, self.best_trees = auc, trees
+        return trees - self.best_trees >= self.patience
+
+
+def _fit_watched(
+    pipe: Any,
+    X: pd.DataFrame,
+    y: npt.NDArray[np.int64],
+    X_valid: pd.DataFrame,
+    y_valid: npt.NDArray[np.int64],
+    *,
+    step: int,
+    patience: int,
+) -> int:
+    """Fit a booster pipeline and return its number of trees. With ``patience``, the booster
+    stops once that many trees in a row have not raised the AUC of ``(X_valid, y_valid)``,
+    scored every ``step`` trees; its trees are those of an unwatched fit, only fewer."""
+    if patience <= 0:
+        pipe.fit(X, y)
+        return int(pipe.get_params()["model__n_estimators"])
+    # The validation rows as the booster sees them: the prediction-time steps, fitted alone on
+    # the same rows (deterministic, so identical to the pipeline's own).
+    head = clone(SkPipeline([s for s in pipe.steps[:-1] if s[0] != "sampler"])).fit(X, y)
+    X_watched = head.transform(X_valid)
+    _, booster = _split(pipe)
+    if type(booster).__module__.startswith("xgboost"):
+        import xgboost
+
+        matrix = xgboost.DMatrix(X_watched, enable_categorical=True)
+        matrix.set_base_margin(np.zeros(len(y_valid)))  # the trees' sum alone, slice by slice
+
+        def xgboost_margin(model: Any, a: int, b: int) -> FloatArray:
+            chunk = model.predict(matrix, output_margin=True, iteration_range=(a, b))
+            return np.asarray(chunk, dtype=float)
+
+        watch = _Patience(xgboost_margin, y_valid, step, patience)
+
+        class Watch(xgboost.callback.TrainingCallback):
+            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+                return watch.stop_after(model, epoch + 1)
+
+        pipe.set_params(model__callbacks=[Watch()])
+        pipe.fit(X, y)
+        return int(booster.get_booster().num_boosted_rounds())
+    import lightgbm
+
+    def lightgbm_margin(model: Any, a: int, b: int) -> FloatArray:
+        chunk = model.predict(X_watched, raw_score=True, start_iteration=a, num_iteration=b - a)
+        return np.asarray(chunk, dtype=float)
+
+    watch = _Patience(lightgbm_margin, y_valid, step, patience)
+
+    def lightgbm_watch(env: Any) -> None:
+        if watch.stop_after(env.model, env.iteration + 1):
+            # Reported as the best iteration, so that LightGBM keeps every tree grown.
+            raise lightgbm.callback.EarlyStopException(env.iteration, [])
+
+    pipe.fit(X, y, model__callbacks=[lightgbm_watch])
+    return int(booster.booster_.current_iteration())
+
+
 def early_stopping(
     spec: MemberSpec,
     X: pd.DataFrame,
@@ -453,6 +550,7 @@ def early_stopping(
     *,
     max_trees: int,
     tree_step: int,
+    patience: int = 0,
     seed: int = 0,
     seeds: int = 1,
     n_jobs: int = 1,
@@ -461,6 +559,8 @@ def early_stopping(
 
     The curve also holds the member's own ``n_estimators`` (its tuned or default number of
     trees, when at most ``max_trees``), so that the report can weigh what early stopping gains.
+    With ``patience`` (trees; 0: never), each fold's copy stops growing once that many trees
+    in a row have not raised its validation AUC; it then keeps its last margins on the curve.
     """
     if spec.model not in BOOSTERS:
         raise ValueError(f"a blend member is a booster ({', '.join(BOOSTERS)}), got {spec.model!r}")
@@ -470,11 +570,25 @@ def early_stopping(
         grid = sorted({*grid, own})
     staged = np.zeros((len(grid), len(y)))
     for train_idx, valid_idx in splits:
+        X_valid = X.iloc[valid_idx]
         for pipe in _member_pipelines(
             spec, y[train_idx], max_trees, seed=seed, seeds=seeds, n_jobs=n_jobs
         ):
-            pipe.fit(X.iloc[train_idx], y[train_idx])
-            staged[:, valid_idx] += staged_margins(pipe, X.iloc[valid_idx], grid) / seeds
+            grown = _fit_watched(
+                pipe,
+                X.iloc[train_idx],
+                y[train_idx],
+                X_valid,
+                y[valid_idx],
+                step=tree_step,
+                patience=patience,
+            )
+            log.info("%s: %d trees grown on %d rows", spec.name, grown, len(train_idx))
+            scored = [g for g in grid if g < grown] + [grown]
+            margins = staged_margins(pipe, X_valid, scored)
+            # A copy that stopped early keeps its last margins for every larger number.
+            rows = np.minimum(np.searchsorted(scored, grid), len(scored) - 1)
+            staged[:, valid_idx] += margins[rows] / seeds
     auc = np.array([roc_auc(y, row) for row in staged])
     best = int(np.argmax(auc))  # the first best: fewer trees on a tie
     folds = len(splits)
@@ -530,6 +644,7 @@ def fit_blend(
     method: Method = "isotonic",
     max_trees: int = 1500,
     tree_step: int = 25,
+    patience: int = 0,
     weight_step: float = 0.05,
     seeds: int = 1,
     n_jobs: int = 1,
@@ -548,6 +663,8 @@ def fit_blend(
         ``isotonic`` or ``sigmoid``: the calibration map of the blended margin.
     max_trees, tree_step
         The largest number of trees tried, and the spacing of the numbers scored.
+    patience
+        Trees without a better validation AUC after which a fold's copy stops (0: never).
     weight_step
         The spacing of the weight grid.
     seeds
@@ -564,7 +681,8 @@ def fit_blend(
     fold = np.full(len(y), -1, dtype=np.int64)
     for k, (_, valid_idx) in enumerate(splits):
         fold[valid_idx] = k
-    kw = {"max_trees": max_trees, "tree_step": tree_step, "seed": seed, "seeds": seeds}
+    kw = {"max_trees": max_trees, "tree_step": tree_step, "patience": patience}
+    kw |= {"seed": seed, "seeds": seeds}
     members = [early_stopping(s, X, y, splits, n_jobs=n_jobs, **kw) for s in specs]
     margins = np.vstack([m.oof_margin for m in members])
     weights, search = blend_weights(margins, y, step=weight_step)

@@ -136,9 +136,10 @@ class TrainParams:
         comparison among ``blend_strategies`` (``none`` when it was not compared); the best
         pair among them is tuned, the others keep their defaults. Resampling strategies
         multiply the cost of the early stopping's fits; the comparison still weighs them all.
-    max_trees, tree_step
-        Early stopping: the most trees tried per member, and the spacing of the numbers of
-        trees scored out of fold.
+    max_trees, tree_step, patience
+        Early stopping: the most trees tried per member, the spacing of the numbers of trees
+        scored out of fold, and the trees without a better validation AUC after which a
+        fold's copy stops growing (0: every fold grows ``max_trees``).
     blend_weight_step, seeds
         The spacing of the blend's weight grid, and the random seeds averaged per member.
     calibration, calibration_folds
@@ -178,6 +179,7 @@ class TrainParams:
     blend_strategies: tuple[str, ...] = ("none", "class_weight")
     max_trees: int = 1500
     tree_step: int = 25
+    patience: int = 250
     blend_weight_step: float = 0.05
     seeds: int = 1
     calibration: str = "isotonic"
@@ -610,6 +612,7 @@ def _train(
             method=cast(Method, p.calibration),
             max_trees=p.max_trees,
             tree_step=p.tree_step,
+            patience=p.patience,
             weight_step=p.blend_weight_step,
             seeds=p.seeds,
             n_jobs=p.n_jobs,
