@@ -12,7 +12,10 @@ Usage::
 For ``--clients`` random clients of the feature table, one at a time:
 
 - ``score``: :meth:`credit_scoring.scoring.Scorer.score_features` of one feature row (the
-  champion's probability, risk score and decision);
+  champion's probability, risk score and decision), from a data frame;
+- ``serve``: the same decision from the served row's array
+  (:meth:`credit_scoring.scoring.Scorer.predict_proba_rows`, the blend's matrix path): what the
+  API computes for a posted application once its features are built;
 - ``on_demand``: :meth:`credit_scoring.explain.Explainer.explain` of one feature row (SHAP
   values of every calibrated copy on the log-odds, and the French reasons);
 - ``lookup``: :func:`credit_scoring.explain.load_explanation` from the precomputed Parquet file
@@ -48,6 +51,7 @@ from credit_scoring import paths
 from credit_scoring.explain import Explainer, counterfactual, precompute_explanations
 from credit_scoring.explain.stage import _percentiles, _timed, measure_latency
 from credit_scoring.explain.store import EXPLANATIONS_FILE
+from credit_scoring.features.serving import FeatureRows
 from credit_scoring.scoring import Scorer
 
 CLIENT_ID = "SK_ID_CURR"
@@ -65,6 +69,21 @@ def _summary(timings: list[tuple[float, float]]) -> dict[str, float]:
     return _percentiles([w for w, _ in timings]) | {
         "cpu_" + k: v for k, v in _percentiles([c for _, c in timings]).items()
     }
+
+
+def served_rows(frame: pd.DataFrame) -> list[FeatureRows]:
+    """Each row of a feature table as the serving path holds it: one-row float arrays."""
+    table = frame.set_index(CLIENT_ID).drop(columns=["TARGET"], errors="ignore")
+    levels = {
+        name: tuple(str(v) for v in table[name].cat.categories)
+        for name in table.columns
+        if isinstance(table[name].dtype, pd.CategoricalDtype)
+    }
+    rows = FeatureRows.from_frame(table, levels)
+    return [
+        FeatureRows(rows.client_ids[k : k + 1], rows.values[k : k + 1], rows.names, rows.levels)
+        for k in range(len(rows))
+    ]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -109,12 +128,18 @@ def main(argv: list[str] | None = None) -> dict:
         **measure_latency(explainer, frame, store, args.clients, args.seed),
     }
     rng = np.random.default_rng(args.seed)
-    # The decision alone (probability, risk score, decision) of one feature row, as the API's
-    # score route computes it for a client outside the precomputed batch.
+    # The decision alone (probability, risk score, decision) of one feature row: from a data
+    # frame, and from the served rows' array (what the API computes for a posted application
+    # once its features are built).
     rows = rng.choice(len(frame), size=min(args.clients, len(frame)), replace=False)
     scorer.score_features(frame.iloc[[int(rows[0])]])  # warm-up: first-call allocations
     result["score"] = _summary(
         [_timed(lambda k=k: scorer.score_features(frame.iloc[[int(k)]])) for k in rows]
+    )
+    served = served_rows(frame.iloc[rows])
+    scorer.result(float(scorer.predict_proba_rows(served[0])[0]))  # warm-up
+    result["serve"] = _summary(
+        [_timed(lambda r=r: scorer.result(float(scorer.predict_proba_rows(r)[0]))) for r in served]
     )
     if args.end_to_end:
         from credit_scoring.features import features_for_clients
@@ -141,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{result['features']} features; load average {result['load_average']} on "
         f"{result['cpus']} cores"
     )
-    for name in ("score", "on_demand", "lookup", "end_to_end", "counterfactual"):
+    for name in ("score", "serve", "on_demand", "lookup", "end_to_end", "counterfactual"):
         if name in result:
             r = result[name]
             cpu = f", CPU p50 {r['cpu_p50_ms']} p95 {r['cpu_p95_ms']}" if "cpu_p50_ms" in r else ""
